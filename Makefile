@@ -1,0 +1,37 @@
+# make run   - install into .venv (if needed) and serve http://127.0.0.1:8000
+# make test  - install (Python packages and the Debian packages the browser tests need), run the whole suite
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install system-deps run test bench clean
+
+$(STAMP): requirements.txt constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements.txt -c constraints.txt
+	$(PY) -m pip install -q --no-deps insightface==2.1
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Chromium for the Playwright browser tests (never `playwright install`) and a CJK font for Korean text.
+system-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
+
+run: install
+	$(PY) app.py
+
+test: install system-deps
+	$(PY) -m pytest
+
+bench: install
+	$(PY) bench/search_bench.py
+	$(PY) bench/index_bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -1,0 +1,1 @@
+"""Slack bot (Bolt for Python, HTTP mode)."""

@@ -1,0 +1,97 @@
+"""Access to the web API and editor.
+
+- ``auth.token`` unset: the server binds loopback only (app.py enforces it) and every request is allowed,
+  acting as ``local``.
+- ``auth.token`` set: a request needs one of
+  * ``Authorization: Bearer <token>``,
+  * the session cookie set by the login page (signed, expiring),
+  * a signed, expiring link token (``?t=…``) issued to a Slack user by the bot.
+Signing uses itsdangerous with ``auth.secret`` (or, when unset, a random key kept in the data folder).
+"""
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+SESSION_COOKIE = "mvse_session"
+_LINK_SALT = "mvse.edit-link"
+_SESSION_SALT = "mvse.session"
+
+
+@dataclass(frozen=True)
+class Principal:
+    actor: str  # "local", "token", "slack:U123", "web:<name>"
+    via: str    # "open", "bearer", "session", "link"
+    video_id: str | None = None  # a link grants its video (and the rest of the library: links are read-write)
+
+
+def signing_secret(cfg) -> str:
+    if cfg.auth.secret:
+        return cfg.auth.secret
+    key_file = Path(cfg.data_path) / "secret.key"
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def _serializer(cfg, salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(signing_secret(cfg), salt=salt)
+
+
+def make_link_token(cfg, actor: str, video_id: str) -> str:
+    return _serializer(cfg, _LINK_SALT).dumps({"a": actor, "v": video_id})
+
+
+def verify_link_token(cfg, token: str) -> Principal | None:
+    try:
+        data = _serializer(cfg, _LINK_SALT).loads(token, max_age=cfg.auth.link_ttl_s)
+    except (BadSignature, SignatureExpired):
+        return None
+    return Principal(actor=str(data.get("a", "link")), via="link", video_id=data.get("v"))
+
+
+def make_edit_url(cfg, video_id: str, segment_id: int | None = None, actor: str = "slack", base_url: str | None = None) -> str:
+    """An absolute (when a public URL is known) editor link for one moment, signed for ``actor``."""
+    base = (base_url or cfg.public_url or "").rstrip("/")
+    params = {"t": make_link_token(cfg, actor, video_id)}
+    if segment_id is not None:
+        params["segment"] = str(segment_id)
+    return f"{base}/videos/{video_id}?{urlencode(params)}"
+
+
+def make_session(cfg, actor: str) -> str:
+    return _serializer(cfg, _SESSION_SALT).dumps({"a": actor})
+
+
+def verify_session(cfg, value: str) -> Principal | None:
+    try:
+        data = _serializer(cfg, _SESSION_SALT).loads(value, max_age=cfg.auth.session_ttl_s)
+    except (BadSignature, SignatureExpired):
+        return None
+    return Principal(actor=str(data.get("a", "web")), via="session")
+
+
+def token_matches(cfg, presented: str | None) -> bool:
+    return bool(cfg.auth.token and presented and hmac.compare_digest(presented.encode(), cfg.auth.token.encode()))
+
+
+def principal_for(cfg, authorization: str | None, cookie: str | None, link_token: str | None) -> Principal | None:
+    """Who is asking, or None when the request carries nothing valid and a token is required."""
+    if not cfg.auth.token:
+        return Principal(actor="local", via="open")
+    if authorization and authorization.lower().startswith("bearer ") and token_matches(cfg, authorization[7:].strip()):
+        return Principal(actor="token", via="bearer")
+    if cookie:
+        p = verify_session(cfg, cookie)
+        if p:
+            return p
+    if link_token:
+        return verify_link_token(cfg, link_token)
+    return None

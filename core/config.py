@@ -1,0 +1,161 @@
+"""Configuration: one JSON file, validated at start-up, with errors that name the key.
+
+Lookup order for the file: an explicit path (``--config``), else ``$MVSE_CONFIG``, else ``config.json``
+in the working directory. A missing default file is fine (every key is optional); a missing file that
+was named explicitly is an error.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+DEFAULT_CONFIG_FILE = "config.json"
+CONFIG_ENV_VAR = "MVSE_CONFIG"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key and the fix."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AuthConfig(_Section):
+    token: str | None = Field(default=None, repr=False)
+    secret: str | None = Field(default=None, repr=False)
+    link_ttl_s: int = Field(default=7 * 24 * 3600, gt=0)
+    session_ttl_s: int = Field(default=12 * 3600, gt=0)
+
+
+class SlackConfig(_Section):
+    bot_token: str | None = Field(default=None, repr=False)
+    signing_secret: str | None = Field(default=None, repr=False)
+    command: str = "/search"
+    api_base_url: str | None = None
+    page_size: int = Field(default=5, ge=1, le=10)
+
+
+class GeminiConfig(_Section):
+    api_key: str | None = Field(default=None, repr=False)
+    model: str = "gemini-2.5-flash"
+    base_url: str | None = None
+    timeout_s: float = Field(default=8.0, gt=0)
+
+
+class ModelsConfig(_Section):
+    embedding: str = "bongsoo/kpf-sbert-128d-v1"
+    captioner: Literal["eilev", "blip2", "none"] = "eilev"
+    caption_model: str | None = None
+    faces: str = "buffalo_l"
+    device: str = "cpu"
+    threads: int = Field(default=1, ge=1)
+
+
+class FacesConfig(_Section):
+    threshold: float = Field(default=0.45, ge=-1.0, le=1.0)
+    margin: float = Field(default=0.05, ge=0.0, le=2.0)
+    min_det_score: float = Field(default=0.5, ge=0.0, le=1.0)
+    sample_fps: float = Field(default=1.0, gt=0)
+    min_votes: int = Field(default=1, ge=1)
+
+
+class IndexerConfig(_Section):
+    segment_max_s: float = Field(default=8.0, gt=0)
+    segment_min_s: float = Field(default=1.0, ge=0)
+    scene_threshold: float = Field(default=27.0, gt=0)
+    caption_frames: int = Field(default=8, ge=1)
+    thumbnail_width: int = Field(default=320, ge=16)
+
+
+class SearchConfig(_Section):
+    default_limit: int = Field(default=10, ge=1, le=100)
+    ef_search: int = Field(default=100, ge=1, le=1000)
+
+
+class Config(_Section):
+    database_url: str | None = Field(default=None, repr=False)
+    data_dir: str = "data"
+    library_dir: str | None = None
+    public_url: str | None = None
+    auth: AuthConfig = AuthConfig()
+    slack: SlackConfig = SlackConfig()
+    gemini: GeminiConfig = GeminiConfig()
+    models: ModelsConfig = ModelsConfig()
+    faces: FacesConfig = FacesConfig()
+    indexer: IndexerConfig = IndexerConfig()
+    search: SearchConfig = SearchConfig()
+
+    # Where the file came from; relative paths in it are resolved against its folder.
+    source: str | None = Field(default=None, exclude=True)
+
+    @property
+    def base_dir(self) -> Path:
+        return Path(self.source).resolve().parent if self.source else Path.cwd()
+
+    def resolve_path(self, value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else (self.base_dir / p).resolve()
+
+    @property
+    def data_path(self) -> Path:
+        return self.resolve_path(self.data_dir)
+
+    @property
+    def library_path(self) -> Path | None:
+        return self.resolve_path(self.library_dir) if self.library_dir else None
+
+    @property
+    def thumbnails_path(self) -> Path:
+        return self.data_path / "thumbnails"
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack.bot_token and self.slack.signing_secret)
+
+
+def _describe(err: ValidationError, origin: str) -> str:
+    lines = [f"Invalid configuration in {origin}:"]
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            lines.append(f"  - unknown key '{key}': remove it or check its spelling (see config.example.json)")
+        else:
+            lines.append(f"  - key '{key}': {e['msg']} (see config.example.json)")
+    return "\n".join(lines)
+
+
+def _drop_comments(data):
+    """Keys starting with "_" are comments (JSON has none), as in config.example.json."""
+    if isinstance(data, dict):
+        return {k: _drop_comments(v) for k, v in data.items() if not str(k).startswith("_")}
+    return data
+
+
+def parse_config(data: dict, origin: str = "<config>") -> Config:
+    if not isinstance(data, dict):
+        raise ConfigError(f"Invalid configuration in {origin}: the top level must be a JSON object")
+    try:
+        return Config.model_validate(_drop_comments(data))
+    except ValidationError as err:
+        raise ConfigError(_describe(err, origin)) from None
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    explicit = path is not None or bool(os.environ.get(CONFIG_ENV_VAR))
+    file = Path(path or os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_FILE)
+    if not file.exists():
+        if explicit:
+            raise ConfigError(f"Config file {file} does not exist: create it from config.example.json")
+        return Config()
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"Config file {file} is not valid JSON: line {err.lineno}, column {err.colno}: {err.msg}") from None
+    cfg = parse_config(data, str(file))
+    cfg.source = str(file.resolve())
+    return cfg

@@ -1,0 +1,37 @@
+"""What a running app shares between its parts: config, database, embedder (lazy), translator.
+
+Routes get it with ``Depends(get_context)``; the Slack listeners receive it when they are registered.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import HTTPException, Request
+
+from core.auth import SESSION_COOKIE, Principal, principal_for
+from core.config import Config
+
+
+@dataclass
+class AppContext:
+    config: Config
+    db: Any                     # db.Database
+    embedder: Any               # core.embedding.TextEmbedder (lazy)
+    translator: Any = None      # search.gemini translator, or None when Gemini is not configured
+    extras: dict = field(default_factory=dict)
+
+
+def get_context(request: Request) -> AppContext:
+    return request.app.state.ctx
+
+
+def require_principal(request: Request) -> Principal:
+    """FastAPI dependency: the caller, or 401 when a token is configured and none valid is presented."""
+    ctx: AppContext = request.app.state.ctx
+    p = principal_for(ctx.config, request.headers.get("authorization"), request.cookies.get(SESSION_COOKIE),
+                      request.query_params.get("t"))
+    if p is None:
+        raise HTTPException(status_code=401, detail="Authentication required: use the bearer token, log in, "
+                                                    "or open a fresh link from Slack (links expire).")
+    return p

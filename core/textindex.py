@@ -1,0 +1,97 @@
+"""Searchable text for a segment and the tokens behind its full-text vector.
+
+The embedded PostgreSQL has only the ``vector`` extension (no pg_trgm, no Korean dictionary), so Korean
+full-text search is done the CJK way: each word is indexed as is, and each run of Hangul is also indexed
+as overlapping character bigrams. A query is tokenised the same way, so ``스케이트보드`` matches
+``스케이트보드를`` through the bigrams they share. Everything goes through PostgreSQL's ``simple``
+configuration, which only lower-cases.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_WORD = re.compile(r"[0-9A-Za-z\u00C0-\u024F]+|[\uAC00-\uD7A3\u3131-\u318E]+|[\u4E00-\u9FFF\u3040-\u30FF]+")
+_HANGUL = re.compile(r"[\uAC00-\uD7A3]+")
+_STOPWORDS = {"a", "an", "the", "of", "and", "or", "to", "in", "on", "at", "is", "are", "with", "for", "by"}
+
+
+def words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text or "")]
+
+
+def hangul_bigrams(word: str) -> list[str]:
+    out: list[str] = []
+    for run in _HANGUL.findall(word):
+        out.extend(run[i:i + 2] for i in range(len(run) - 1))
+    return out
+
+
+def index_tokens(text: str) -> list[str]:
+    """Tokens to put into a tsvector: words plus Hangul bigrams (duplicates kept; PG counts positions)."""
+    out: list[str] = []
+    for w in words(text):
+        out.append(w)
+        if _HANGUL.search(w) and len(w) > 2:
+            out.extend(hangul_bigrams(w))
+    return out
+
+
+def query_tokens(text: str) -> list[str]:
+    """Distinct tokens of a query, in order: content words and, for Hangul, bigrams."""
+    seen: dict[str, None] = {}
+    for w in words(text):
+        if w in _STOPWORDS:
+            continue
+        if _HANGUL.search(w) and len(w) > 2:
+            for b in hangul_bigrams(w):
+                seen.setdefault(b, None)
+        else:
+            seen.setdefault(w, None)
+    return list(seen)
+
+
+def tsvector_text(text: str) -> str:
+    """The string to feed ``to_tsvector('simple', …)``: tokens joined by spaces, nothing PG would re-split."""
+    return " ".join(index_tokens(text))
+
+
+def tsquery_text(text: str, mode: str = "or") -> str:
+    """A ``to_tsquery('simple', …)`` string from user text; safe for any input (only word characters)."""
+    toks = query_tokens(text)
+    return (" | " if mode == "or" else " & ").join(toks)
+
+
+@dataclass
+class SegmentText:
+    """What a segment says, gathered from every source, and how it is weighted for full-text search."""
+
+    members: list[str] = field(default_factory=list)
+    caption_auto: str | None = None
+    caption_edited: str | None = None
+    caption_ko: str | None = None
+    transcript: str | None = None
+
+    @property
+    def caption(self) -> str:
+        return (self.caption_edited or self.caption_auto or "").strip()
+
+    def embedding_text(self) -> str:
+        """One text for the embedder: members first (short), then the best caption, Korean caption, transcript."""
+        parts = []
+        if self.members:
+            parts.append(", ".join(self.members) + ".")
+        if self.caption:
+            parts.append(self.caption.rstrip(".") + ".")
+        if self.caption_ko:
+            parts.append(self.caption_ko.strip())
+        if self.transcript:
+            parts.append(self.transcript.strip())
+        return " ".join(parts)
+
+    def weighted_tsvector_parts(self) -> dict[str, str]:
+        """Weight letter → token string. A: members + edited caption; B: Korean caption + transcript; C: auto caption."""
+        a = " ".join(filter(None, [" ".join(self.members), self.caption_edited or ""]))
+        b = " ".join(filter(None, [self.caption_ko or "", self.transcript or ""]))
+        c = self.caption_auto or ""
+        return {"A": tsvector_text(a), "B": tsvector_text(b), "C": tsvector_text(c)}

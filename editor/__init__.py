@@ -1,0 +1,1 @@
+"""Web editor: pages and JSON API for correcting segments."""

