@@ -1,0 +1,126 @@
+"""Stage 4, faces: insightface FaceAnalysis (detection + recognition) behind a small interface.
+
+``models.faces`` is a pack name under ``~/.insightface/models`` (``buffalo_l``), a pack folder path
+(any folder holding the pack's .onnx files), or ``none``. The folder is checked before insightface is
+constructed: insightface would try to download a missing pack, and an empty folder gives a bare
+AssertionError. Pretrained insightface packs are for non-commercial research use only.
+"""
+from __future__ import annotations
+
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from core.errors import ModelUnavailable
+
+
+@dataclass
+class DetectedFace:
+    bbox: tuple[float, float, float, float]  # x1, y1, x2, y2 in the pixels of the image given
+    det_score: float
+    embedding: np.ndarray  # L2-normalised
+
+    @property
+    def area(self) -> float:
+        x1, y1, x2, y2 = self.bbox
+        return max(0.0, x2 - x1) * max(0.0, y2 - y1)
+
+
+class FaceModel(Protocol):
+    name: str
+
+    def detect(self, rgb: np.ndarray) -> list[DetectedFace]: ...
+
+
+def resolve_face_pack(spec: str, base_dir: Path | None = None) -> tuple[str, Path]:
+    """(pack name, pack folder) for a pack name or a folder path; raises ModelUnavailable if unusable."""
+    p = Path(spec).expanduser()
+    if not p.is_absolute() and base_dir is not None and (base_dir / p).is_dir():
+        p = base_dir / p
+    if p.is_dir() or "/" in spec or p.is_absolute():
+        folder = p.resolve()
+    else:
+        folder = Path("~/.insightface/models").expanduser() / spec
+    name = folder.name
+    if not folder.is_dir():
+        raise ModelUnavailable(
+            f"Face model pack {spec!r} not found (looked for the folder {folder}). Fix: download the insightface "
+            f"pack (e.g. buffalo_l.zip from the insightface model zoo) and unzip it to {folder}, or set "
+            "models.faces to a pack folder path, or to \"none\" to index without faces.")
+    onnx = sorted(folder.glob("*.onnx"))
+    if len(onnx) < 2:
+        raise ModelUnavailable(
+            f"Face model pack folder {folder} must hold a detection and a recognition .onnx model "
+            f"(found: {[f.name for f in onnx] or 'nothing'}). Fix: unzip the complete pack there "
+            "(buffalo_l: det_10g.onnx + w600k_r50.onnx), or set models.faces to another pack.")
+    return name, folder
+
+
+class InsightFaceModel:
+    """FaceAnalysis restricted to detection + recognition; loaded on first use, once."""
+
+    def __init__(self, spec: str, device: str = "cpu", min_det_score: float = 0.5, base_dir: Path | None = None,
+                 det_size: int = 640):
+        self.name, self.folder = resolve_face_pack(spec, base_dir)
+        self.device = device
+        self.min_det_score = min_det_score
+        self.det_size = det_size
+        self._app = None
+        self._lock = threading.Lock()
+        self._tmp: tempfile.TemporaryDirectory | None = None
+
+    def _root(self) -> Path:
+        # FaceAnalysis wants <root>/models/<name>; give it that shape without touching the pack folder.
+        if self.folder.parent.name == "models":
+            return self.folder.parent.parent
+        self._tmp = tempfile.TemporaryDirectory(prefix="mvse-faces-")
+        models = Path(self._tmp.name) / "models"
+        models.mkdir()
+        (models / self.name).symlink_to(self.folder, target_is_directory=True)
+        return Path(self._tmp.name)
+
+    def load(self):
+        if self._app is None:
+            with self._lock:
+                if self._app is None:
+                    try:
+                        from insightface.app import FaceAnalysis
+
+                        gpu = self.device.startswith("cuda")
+                        providers = (["CUDAExecutionProvider"] if gpu else []) + ["CPUExecutionProvider"]
+                        app = FaceAnalysis(name=self.name, root=str(self._root()), providers=providers,
+                                           allowed_modules=["detection", "recognition"])
+                        app.prepare(ctx_id=0 if gpu else -1, det_thresh=self.min_det_score,
+                                    det_size=(self.det_size, self.det_size))
+                    except ModelUnavailable:
+                        raise
+                    except Exception as err:  # noqa: BLE001 - reported as one clear message
+                        raise ModelUnavailable(
+                            f"Cannot load the face model pack {self.folder} ({type(err).__name__}: {err}). Fix: "
+                            "check that the pack's .onnx files are complete, or set models.faces to another pack "
+                            "or \"none\".") from err
+                    self._app = app
+        return self._app
+
+    @property
+    def dim(self) -> int:
+        rec = self.load().models["recognition"]
+        return int(rec.output_shape[1])
+
+    def detect(self, rgb: np.ndarray) -> list[DetectedFace]:
+        faces = self.load().get(np.ascontiguousarray(rgb[:, :, ::-1]))  # insightface wants BGR
+        out = []
+        for f in faces:
+            if f.normed_embedding is None or float(f.det_score) < self.min_det_score:
+                continue
+            out.append(DetectedFace(bbox=tuple(float(v) for v in f.bbox), det_score=float(f.det_score),
+                                    embedding=np.asarray(f.normed_embedding, dtype=np.float32)))
+        return out
+
+
+def largest_face(faces: list[DetectedFace]) -> DetectedFace | None:
+    return max(faces, key=lambda f: f.area, default=None)

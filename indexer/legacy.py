@@ -1,0 +1,102 @@
+"""``import-legacy``: the original project's per-second metadata (combined_metadata.json) as segments.
+
+Consecutive seconds with the same caption and the same member set become one segment [t, t_last + 1).
+Members are created from the names found (group_name from "group"). Re-importing replaces that video's
+segments in one transaction; a video indexed from a file (source 'indexer') is never overwritten.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.errors import MvseError
+from db.segments import refresh_search_fields
+from indexer import store
+from indexer.members import upsert_member
+
+
+@dataclass
+class LegacySpan:
+    start: int
+    end: int
+    caption: str
+    members: frozenset
+    confidences: dict[str, list[float]] = field(default_factory=dict)
+
+
+def read_legacy(path: Path, video_id: str) -> list[dict]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise MvseError(f"legacy file {path} does not exist") from None
+    except json.JSONDecodeError as err:
+        raise MvseError(f"legacy file {path} is not valid JSON (line {err.lineno}: {err.msg})") from None
+    if not isinstance(data, list) or not all(isinstance(r, dict) and "timestamp" in r for r in data):
+        raise MvseError(f"legacy file {path} must be a JSON list of {{timestamp, video_id, caption, faces}} objects")
+    ids = {str(r.get("video_id")) for r in data if r.get("video_id") is not None}
+    if video_id in ids:
+        return [r for r in data if str(r.get("video_id")) == video_id]
+    if len(ids) <= 1:
+        return data
+    raise MvseError(f"legacy file {path} holds several videos ({', '.join(sorted(ids))}); pass one of them as --video-id")
+
+
+def merge_seconds(rows: list[dict]) -> tuple[list[LegacySpan], dict[str, str | None]]:
+    """Spans of consecutive seconds with equal caption and members; and member name -> group."""
+    groups: dict[str, str | None] = {}
+    spans: list[LegacySpan] = []
+    for r in sorted(rows, key=lambda r: int(r["timestamp"])):
+        t = int(r["timestamp"])
+        caption = " ".join(str(r.get("caption") or "").split())
+        confs: dict[str, float] = {}
+        for f in r.get("faces") or []:
+            name = " ".join(str(f.get("member") or "").split())
+            if not name:
+                continue
+            groups.setdefault(name, f.get("group"))
+            confs[name] = max(confs.get(name, 0.0), float(f.get("confidence") or 0.0))
+        members = frozenset(confs)
+        cur = spans[-1] if spans else None
+        if cur and cur.end == t and cur.caption == caption and cur.members == members:
+            cur.end = t + 1
+        else:
+            cur = LegacySpan(t, t + 1, caption, members)
+            spans.append(cur)
+        for name, c in confs.items():
+            cur.confidences.setdefault(name, []).append(c)
+    return spans, groups
+
+
+def import_legacy(db, embedder, path: Path, video_id: str, title: str | None = None,
+                  discard_edits: bool = False) -> tuple[int, int]:
+    rows = read_legacy(path, video_id)
+    if not rows:
+        raise MvseError(f"legacy file {path} has no rows")
+    spans, groups = merge_seconds(rows)
+    with db.connection() as conn:
+        existing = store.get_video(conn, video_id)
+        if existing and existing["source"] != "legacy":
+            raise MvseError(f"video {video_id} was indexed from a file ({existing['path']}); "
+                            "import the legacy data under another --video-id")
+        if existing:
+            store.guard_edits(conn, video_id, discard_edits)
+        member_ids = {name: upsert_member(conn, name, group) for name, group in groups.items()}
+        conn.execute(
+            "INSERT INTO videos (id, title, duration_s, status, source, indexed_at) "
+            "VALUES (%s, %s, %s, 'indexed', 'legacy', now()) ON CONFLICT (id) DO UPDATE SET "
+            "title = COALESCE(%s, videos.title), duration_s = EXCLUDED.duration_s, status = 'indexed', "
+            "error = NULL, indexed_at = now(), updated_at = now()",
+            (video_id, title or video_id, float(spans[-1].end), title))
+        conn.execute("DELETE FROM segment_history WHERE video_id = %s", (video_id,))
+        conn.execute("DELETE FROM segments WHERE video_id = %s", (video_id,))
+        ids = []
+        for s in spans:
+            sid = conn.execute("INSERT INTO segments (video_id, start_s, end_s, caption_auto) VALUES (%s, %s, %s, %s) "
+                               "RETURNING id", (video_id, s.start, s.end, s.caption or None)).fetchone()["id"]
+            ids.append(sid)
+            for name, confs in s.confidences.items():
+                conn.execute("INSERT INTO segment_members (segment_id, member_id, confidence, source) "
+                             "VALUES (%s, %s, %s, 'auto')", (sid, member_ids[name], sum(confs) / len(confs)))
+        refresh_search_fields(conn, ids, embedder)
+    return len(ids), len(member_ids)

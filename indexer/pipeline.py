@@ -1,0 +1,293 @@
+"""One video through the stages, and a run over many videos with progress bars and a summary.
+
+Each video is analysed fully in memory (frames streamed, never stored) and then written in ONE
+transaction; a failure records status 'failed' with the reason in its own transaction and the run goes on.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from core.errors import EmbeddingModelMismatch, ModelUnavailable
+from db.embeddings import ensure_embedding_model, recorded_embedding_model
+from indexer import store
+from indexer.errors import EditsWouldBeLost, VideoError
+from indexer.frames import pick_evenly
+from indexer.matching import Gallery, vote
+from indexer.registry import Stages
+from indexer.shots import plan_segments
+from indexer.subtitles import load_transcripts
+from indexer.thumbnails import encode_thumbnail
+
+log = logging.getLogger(__name__)
+VIDEO_EXTENSIONS = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".flv", ".wmv"}
+
+
+def video_id_for(path: Path) -> str:
+    """Stable id: slug of the file name + short hash of the absolute path."""
+    p = path.resolve()
+    slug = re.sub(r"[^a-z0-9]+", "-", p.stem.lower()).strip("-")[:40] or "video"
+    return f"{slug}-{hashlib.sha1(str(p).encode()).hexdigest()[:8]}"
+
+
+def collect_videos(paths: list[str]) -> tuple[list[Path], list[str]]:
+    """Video files named or found under folders (recursively); and the paths that do not exist."""
+    files, missing = [], []
+    for raw in paths:
+        p = Path(raw).expanduser()
+        if p.is_dir():
+            files.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in VIDEO_EXTENSIONS))
+        elif p.is_file():
+            files.append(p)
+        else:
+            missing.append(raw)
+    seen, unique = set(), []
+    for f in files:
+        if f.resolve() not in seen:
+            seen.add(f.resolve())
+            unique.append(f)
+    return unique, missing
+
+
+@dataclass
+class Summary:
+    indexed: int = 0
+    skipped: int = 0
+    failed: int = 0
+    segments: int = 0
+    faces: int = 0
+    seconds_of_video: float = 0.0
+    stage_s: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    @contextmanager
+    def timed(self, stage: str):
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stage_s[stage] += time.perf_counter() - t0
+
+    def table(self) -> str:
+        lines = [f"videos: {self.indexed} indexed, {self.skipped} skipped, {self.failed} failed; "
+                 f"segments: {self.segments}; faces: {self.faces}; video: {self.seconds_of_video:.1f} s",
+                 f"{'stage':<12}{'seconds':>10}{'video s / s':>14}"]
+        for stage, secs in self.stage_s.items():
+            speed = self.seconds_of_video / secs if secs > 0 else float("inf")
+            lines.append(f"{stage:<12}{secs:>10.2f}{speed:>14.1f}")
+        lines += [f"FAILED {path}: {reason}" for path, reason in self.failures]
+        return "\n".join(lines)
+
+
+class Indexer:
+    def __init__(self, cfg, db, embedder, stages: Stages, progress: bool | None = None):
+        self.cfg, self.db, self.embedder, self.stages = cfg, db, embedder, stages
+        self.progress = progress  # None: bars only on a terminal
+        self._galleries: dict[str, Gallery] = {}
+
+    # ------------------------------------------------------------ run over many
+    def index_paths(self, paths: list[str], force: bool = False, discard_edits: bool = False) -> Summary:
+        summary = Summary()
+        self._galleries.clear()
+        files, missing = collect_videos(paths)
+        for raw in missing:
+            summary.failed += 1
+            summary.failures.append((raw, "no such file or folder"))
+        todo = [f for f in files if not self._skip(f, force, summary)]
+        if todo:
+            self.stages.load()
+            self._check_embedding_model()
+        for path in tqdm(todo, desc="videos", unit="video", disable=self._bars_off()):
+            self.index_one(path, summary, discard_edits=discard_edits)
+        return summary
+
+    def _check_embedding_model(self) -> None:
+        """Refuse before decoding anything if the database holds another text model's vectors."""
+        with self.db.connection() as conn:
+            recorded = recorded_embedding_model(conn)
+        if recorded and (recorded.get("name") != self.embedder.name or int(recorded.get("dim", -1)) != self.embedder.dim):
+            with self.db.connection() as conn:
+                ensure_embedding_model(conn, self.embedder.name, self.embedder.dim)  # raises with the fix
+
+    def _bars_off(self):
+        return None if self.progress is None else not self.progress
+
+    def _skip(self, path: Path, force: bool, summary: Summary) -> bool:
+        if force:
+            return False
+        st = path.stat()
+        with self.db.connection() as conn:
+            row = store.get_video(conn, video_id_for(path))
+        if row and row["status"] == "indexed" and row["file_size"] == st.st_size and row["file_mtime"] == st.st_mtime:
+            summary.skipped += 1
+            return True
+        return False
+
+    def index_one(self, path: Path, summary: Summary, discard_edits: bool = False) -> bool:
+        vid = video_id_for(path)
+        written: list[Path] = []
+        try:
+            self._check_library(path)
+            with self.db.connection() as conn:
+                if store.get_video(conn, vid):
+                    store.guard_edits(conn, vid, discard_edits)
+            video, segments, faces = self.analyse(path, vid, summary)
+            with summary.timed("write"):
+                try:
+                    with self.db.connection() as conn:
+                        old = conn.execute("SELECT thumbnail FROM segments WHERE video_id = %s "
+                                           "AND thumbnail IS NOT NULL", (vid,)).fetchall()
+                        store.guard_edits(conn, vid, discard_edits)
+                        store.replace_video(conn, video, segments, faces, getattr(self.stages.faces, "name", None),
+                                            self.embedder, self.cfg.thumbnails_path, written)
+                except BaseException:
+                    for p in written:  # the rows were rolled back: so are the files
+                        p.unlink(missing_ok=True)
+                    raise
+                keep = {str(p) for p in written}
+                for r in old:
+                    if r["thumbnail"] not in keep:
+                        Path(r["thumbnail"]).unlink(missing_ok=True)
+        except (ModelUnavailable, EmbeddingModelMismatch):
+            raise
+        except Exception as err:  # noqa: BLE001 - one bad file fails alone, with its reason
+            reason = str(err) if isinstance(err, (VideoError, EditsWouldBeLost)) else f"{type(err).__name__}: {err}"
+            if not isinstance(err, (VideoError, EditsWouldBeLost)):
+                log.exception("indexing %s failed", path)
+            summary.failed += 1
+            summary.failures.append((str(path), reason))
+            if not isinstance(err, EditsWouldBeLost):
+                with self.db.connection() as conn:
+                    store.record_failure(conn, vid, path.stem, str(path.resolve()), reason)
+            return False
+        summary.indexed += 1
+        summary.segments += len(segments)
+        summary.faces += len(faces)
+        summary.seconds_of_video += video["duration_s"]
+        return True
+
+    def _check_library(self, path: Path) -> None:
+        lib = self.cfg.library_path
+        if lib is not None and not path.resolve().is_relative_to(lib):
+            raise VideoError(f"{path} is outside library_dir ({lib}); move it there or change library_dir")
+
+    # ------------------------------------------------------------ one video
+    def analyse(self, path: Path, vid: str, summary: Summary):
+        st = path.stat()
+        shot_bar = tqdm(total=2, desc=f"{path.name[:24]} probe+shots", leave=False, disable=self._bars_off())
+        with summary.timed("probe"):
+            info = self.stages.probe.probe(path)
+        shot_bar.update(1)
+        with summary.timed("shots"):
+            cuts = self.stages.shots.cuts(path)
+            spans = plan_segments(info.duration_s, cuts, self.cfg.indexer.segment_max_s,
+                                  self.cfg.indexer.segment_min_s)
+        shot_bar.update(1)
+        shot_bar.close()
+        segments = [store.SegmentRow(a, b) for a, b in spans]
+        faces: list[store.FaceRow] = []
+        frame_groups: list[list] = [[] for _ in spans]
+        bar = tqdm(total=round(info.duration_s, 1), desc=f"{path.name[:24]} faces+captions", unit="s",
+                   leave=False, disable=self._bars_off())
+        gallery = self._gallery() if self.stages.faces is not None else None
+        scale = info.width / 1.0
+        seg_i, last = 0, None
+        frames_iter = self.stages.frames.frames(path, info)
+        while True:
+            with summary.timed("decode"):
+                frame = next(frames_iter, None)
+            if frame is None:
+                break
+            scale = info.width / frame.rgb.shape[1]
+            while seg_i < len(spans) - 1 and frame.t >= spans[seg_i][1]:
+                self._finish(seg_i, frame_groups, segments, faces, gallery, scale, summary, last)
+                seg_i += 1
+            frame_groups[seg_i].append(frame)
+            last = frame
+            bar.update(round(min(frame.t, info.duration_s) - bar.n, 1))
+        while seg_i < len(spans):
+            self._finish(seg_i, frame_groups, segments, faces, gallery, scale, summary, last)
+            seg_i += 1
+        bar.close()
+        with summary.timed("subtitles"):
+            _, transcripts = load_transcripts(path, spans)
+            for seg, text in zip(segments, transcripts):
+                seg.transcript = text
+        video = {"id": vid, "title": path.stem, "path": str(path.resolve()), "file_size": st.st_size,
+                 "file_mtime": st.st_mtime, "duration_s": info.duration_s, "fps": info.fps, "width": info.width,
+                 "height": info.height, "shot_boundaries": sorted(c for c in cuts if 0 < c < info.duration_s)}
+        return video, segments, faces
+
+    def _finish(self, i, groups, segments, faces, gallery, scale, summary, last) -> None:
+        """Run faces, captions and the thumbnail on segment i's frames, then drop them."""
+        frames = groups[i] or ([last] if last is not None else [])
+        groups[i] = []
+        seg = segments[i]
+        if not frames:
+            return
+        if self.stages.faces is not None:
+            with summary.timed("faces"):
+                step = max(1, round(self.stages.frames.fps / self.cfg.faces.sample_fps))
+                matches = []
+                for fr in frames[::step]:
+                    for f in self.stages.faces.detect(fr.rgb):
+                        m = gallery.match(f.embedding)
+                        matches.append(m)
+                        faces.append(store.FaceRow(t=max(fr.t, seg.start), bbox=tuple(v * scale for v in f.bbox),
+                                                   det_score=f.det_score, embedding=f.embedding,
+                                                   member_id=m.member_id, similarity=m.similarity))
+                seg.members = vote(matches, self.cfg.faces.min_votes)
+        if self.stages.captioner is not None:
+            with summary.timed("captions"):
+                seg.caption = self.stages.captioner.caption(
+                    [f.rgb for f in pick_evenly(frames, self.cfg.indexer.caption_frames)])
+        with summary.timed("thumbnails"):
+            seg.thumbnail_jpeg = encode_thumbnail(frames[len(frames) // 2].rgb, self.cfg.indexer.thumbnail_width)
+
+    def _gallery(self, model: str | None = None) -> Gallery:
+        model = model or self.stages.faces.name
+        if model not in self._galleries:
+            with self.db.connection() as conn:
+                self._galleries[model] = Gallery.load(conn, model, self.cfg.faces.threshold, self.cfg.faces.margin)
+        return self._galleries[model]
+
+    # ------------------------------------------------------------ retag
+    def retag(self, paths: list[str]) -> Summary:
+        """Re-run member matching on stored face embeddings (all videos, or those of the paths given)."""
+        summary = Summary()
+        self._galleries.clear()
+        with self.db.connection() as conn:
+            if paths:
+                files, missing = collect_videos(paths)
+                ids = [video_id_for(f) for f in files]
+                for raw in missing:
+                    summary.failed += 1
+                    summary.failures.append((raw, "no such file or folder"))
+            else:
+                ids = [r["id"] for r in conn.execute("SELECT id FROM videos WHERE status = 'indexed' ORDER BY id")]
+
+        def gallery_for(model: str) -> Gallery:
+            return self._gallery(model)
+
+        for vid in tqdm(ids, desc="retag", unit="video", disable=self._bars_off()):
+            with summary.timed("retag"):
+                with self.db.connection() as conn:
+                    if not store.get_video(conn, vid):
+                        summary.failed += 1
+                        summary.failures.append((vid, "not indexed yet"))
+                        continue
+                    store.retag_video(conn, vid, gallery_for, self.cfg.faces.min_votes, self.embedder)
+                    summary.segments += conn.execute("SELECT count(*) AS n FROM segments WHERE video_id = %s",
+                                                     (vid,)).fetchone()["n"]
+                    summary.faces += conn.execute("SELECT count(*) AS n FROM face_detections WHERE video_id = %s",
+                                                  (vid,)).fetchone()["n"]
+            summary.indexed += 1
+        return summary
