@@ -1,0 +1,182 @@
+"""The editor page in a real browser (Playwright + Debian chromium): split, merge, edit, revert, 409, keys."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from db.segments import get_segments
+from tests.factories import add_member, add_segment, add_video
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (installs Debian chromium and fonts-noto-cjk)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _segments(db, video="real"):
+    with db.connection() as conn:
+        ids = [r["id"] for r in conn.execute("SELECT id FROM segments WHERE video_id = %s", (video,)).fetchall()]
+        return get_segments(conn, ids)
+
+
+def _wait(predicate, what: str, timeout: float = 15.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _spans(db):
+    return [(s["start_s"], s["end_s"]) for s in _segments(db)]
+
+
+def test_edit_in_the_browser(browser, app_factory, config, db, serve, test_video, tiny_embedder, artifacts_dir):
+    with db.connection() as conn:
+        add_video(conn, "real", title="테스트 영상", path=str(test_video), duration_s=10.0, shot_boundaries=[2.5, 6.0])
+        add_member(conn, "Hanni", ["하니"])
+        first = add_segment(conn, "real", 0.0, 4.0, tiny_embedder, caption='a girl <img src=x onerror="window.__xss=1">',
+                            caption_ko="무대에서 춤추는 소녀", members=["Hanni"], transcript="hello there")
+        second = add_segment(conn, "real", 4.0, 8.0, tiny_embedder, caption="a man riding a skateboard")
+    base = serve(app_factory(config))
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{base}/videos/real?segment={first}")
+    page.wait_for_selector("#editor[data-ready='1']")
+    # the player got the video through byte-range requests and can seek
+    page.wait_for_function("document.getElementById('player').readyState >= 1")
+    assert abs(page.evaluate("document.getElementById('player').duration") - 10.0) < 0.2
+    page.evaluate("document.getElementById('player').currentTime = 3.2")
+    page.wait_for_function("Math.abs(document.getElementById('player').currentTime - 3.2) < 0.05")
+    # the selected segment: automatic caption beside the edited one, Korean caption, members, transcript
+    assert page.text_content("#d-auto") == 'a girl <img src=x onerror="window.__xss=1">'
+    assert page.input_value("#d-ko") == "무대에서 춤추는 소녀"
+    assert "Hanni" in page.text_content("#d-members") and page.text_content("#d-transcript") == "hello there"
+    assert page.evaluate("window.__xss") is None
+    assert "Ctrl+Z" in page.text_content(".keys")
+
+    # S splits at the playhead, snapped to the shot change at 2.5 s
+    page.evaluate("document.getElementById('player').currentTime = 2.3")
+    page.wait_for_function("Math.abs(document.getElementById('player').currentTime - 2.3) < 0.05")
+    page.keyboard.press("s")
+    _wait(lambda: _spans(db) == [(0.0, 2.5), (2.5, 4.0), (4.0, 8.0)], "split at 2.5 s")
+    new_id = next(s["id"] for s in _segments(db) if s["start_s"] == 2.5)
+    assert [m["name"] for m in next(s for s in _segments(db) if s["id"] == new_id)["members"]] == ["Hanni"]
+    page.wait_for_selector(f"#segments tr[data-id='{new_id}'].selected")
+
+    # M merges the selected segment with the next one
+    page.keyboard.press("m")
+    _wait(lambda: _spans(db) == [(0.0, 2.5), (2.5, 8.0)], "merge")
+    merged = next(s for s in _segments(db) if s["id"] == new_id)
+    assert merged["caption_auto"].endswith("a man riding a skateboard")
+
+    # edit the caption and add a member, save with the button
+    page.click(f"#segments tr[data-id='{first}']")
+    page.fill("#d-caption", "하니가 무대에서 춤춘다")
+    page.click("#d-save")
+    _wait(lambda: _segments(db)[0]["caption_edited"] == "하니가 무대에서 춤춘다", "caption saved")
+    page.wait_for_selector("#history li:has-text('edited')")
+
+    # a stale edit: someone else changes the segment; saving here gets 409 and the page offers to reload
+    version = _segments(db)[0]["version"]
+    r = httpx.patch(f"{base}/api/segments/{first}", json={"version": version, "caption": "changed elsewhere"})
+    assert r.status_code == 200
+    page.fill("#d-caption", "my stale edit")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#banner-reload:visible")
+    assert "changed by someone else" in page.text_content("#banner-text")
+    assert _segments(db)[0]["caption_edited"] == "changed elsewhere"
+    page.click("#banner-reload")
+    page.wait_for_selector("#banner", state="hidden")
+    assert page.input_value("#d-caption") == "changed elsewhere"
+    page.screenshot(path=str(artifacts_dir / "editor_page.png"), full_page=True)
+
+    # Ctrl+Z reverts the last change (the other edit), then the one before it (our caption), then the merge
+    page.click("#segments tbody tr:first-child td")
+    page.keyboard.press("Control+z")
+    _wait(lambda: _segments(db)[0]["caption_edited"] == "하니가 무대에서 춤춘다", "first revert")
+    page.keyboard.press("Control+z")
+    _wait(lambda: _segments(db)[0]["caption_edited"] is None, "second revert")
+    page.keyboard.press("Control+z")
+    _wait(lambda: _spans(db) == [(0.0, 2.5), (2.5, 4.0), (4.0, 8.0)], "merge reverted")
+    restored = {s["id"]: s for s in _segments(db)}
+    assert second in restored and restored[second]["caption_auto"] == "a man riding a skateboard"
+    # the history panel's Revert button on the split entry brings the original segment back
+    page.wait_for_selector("#history li:has-text('split') .h-revert")
+    page.click("#history li:has-text('split') .h-revert")
+    _wait(lambda: _spans(db) == [(0.0, 4.0), (4.0, 8.0)], "split reverted")
+    assert [m["name"] for m in _segments(db)[0]["members"]] == ["Hanni"]
+    page.wait_for_selector("#segments tbody tr:nth-child(2)")
+    assert page.locator("#segments tbody tr").count() == 2
+    page.screenshot(path=str(artifacts_dir / "editor_page_after_revert.png"), full_page=True)
+    assert errors == []
+    page.close()
+
+
+def test_home_page_search_and_marks(browser, app_factory, config, db, serve, test_video, tiny_embedder, artifacts_dir):
+    with db.connection() as conn:
+        add_video(conn, "real", title="Skate video", path=str(test_video), duration_s=10.0)
+        add_segment(conn, "real", 0.0, 3.0, tiny_embedder, caption="a man riding a skateboard in the city")
+    base = serve(app_factory(config))
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    page.goto(base + "/")
+    page.fill("input[name=q]", "skateboard")
+    page.press("input[name=q]", "Enter")
+    page.wait_for_selector("ol.results li.result")
+    page.screenshot(path=str(artifacts_dir / "editor_home_search.png"))
+    page.click("ol.results li.result a")
+    page.wait_for_selector("#editor[data-ready='1']")
+    page.wait_for_function("document.getElementById('player').readyState >= 1")
+    # create from in/out marks: Esc (no selection), Shift+I at 5 s, Shift+O at 7 s, N
+    page.keyboard.press("Escape")
+    page.uncheck("#snap")
+    page.evaluate("document.getElementById('player').currentTime = 5")
+    page.wait_for_function("Math.abs(document.getElementById('player').currentTime - 5) < 0.05")
+    page.keyboard.press("Shift+I")
+    page.evaluate("document.getElementById('player').currentTime = 7")
+    page.wait_for_function("Math.abs(document.getElementById('player').currentTime - 7) < 0.05")
+    page.keyboard.press("Shift+O")
+    page.keyboard.press("n")
+    _wait(lambda: _spans(db) == [(0.0, 3.0), (5.0, 7.0)], "segment created from marks")
+    # I / O move the selected (new) segment's start / end to the playhead
+    page.wait_for_selector("#editor[data-busy='0'] #segments tr.selected")
+    page.evaluate("document.getElementById('player').currentTime = 5.5")
+    page.wait_for_function("Math.abs(document.getElementById('player').currentTime - 5.5) < 0.05")
+    page.keyboard.press("i")
+    _wait(lambda: _spans(db) == [(0.0, 3.0), (5.5, 7.0)], "start set with I")
+    page.wait_for_selector("#editor[data-busy='0']")
+    page.evaluate("document.getElementById('player').currentTime = 8")
+    page.wait_for_function("Math.abs(document.getElementById('player').currentTime - 8) < 0.05")
+    page.keyboard.press("o")
+    _wait(lambda: _spans(db) == [(0.0, 3.0), (5.5, 8.0)], "end set with O")
+    page.wait_for_selector("#editor[data-busy='0']")
+    # an overlapping create is refused with the message shown
+    page.keyboard.press("Escape")
+    page.evaluate("document.getElementById('player').currentTime = 2")
+    page.wait_for_function("Math.abs(document.getElementById('player').currentTime - 2) < 0.05")
+    page.keyboard.press("Shift+I")
+    page.evaluate("document.getElementById('player').currentTime = 6")
+    page.wait_for_function("Math.abs(document.getElementById('player').currentTime - 6) < 0.05")
+    page.keyboard.press("Shift+O")
+    page.click("#btn-create")
+    page.wait_for_selector("#banner:visible")
+    assert "overlaps segment" in page.text_content("#banner-text")
+    assert _spans(db) == [(0.0, 3.0), (5.5, 8.0)]
+    page.close()
