@@ -1,0 +1,227 @@
+"""Block Kit messages built from plain data (search results, a shared moment, the caption modal).
+
+Pure functions: no Slack calls, no database. Everything a person or a model wrote is escaped for mrkdwn
+(``& < >``) before it goes into a block, so a caption cannot inject links or mentions.
+"""
+from __future__ import annotations
+
+import json
+
+# action ids (every button has one, and a listener in bot/listeners/actions.py)
+SHARE = "share"
+EDIT_IN_WEB = "edit_in_web"
+EDIT_CAPTION = "edit_caption"
+EXPORT_CLIP = "export_clip"
+MORE_RESULTS = "more_results"
+# the caption modal
+CAPTION_MODAL = "edit_caption_modal"
+CAPTION_BLOCK = "caption_block"
+CAPTION_INPUT = "caption_input"
+
+SECTION_TEXT_MAX = 2900      # Slack allows 3000 characters in a section's text
+BUTTON_VALUE_MAX = 2000      # Slack's limit for a button value
+QUERY_IN_VALUE_MAX = 500
+PLAIN_INPUT_MAX = 3000
+
+
+def escape(text) -> str:
+    """Text for mrkdwn: &, < and > escaped as Slack documents (no links, mentions or markup injection)."""
+    return str(text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip_text(text: str, limit: int) -> str:
+    text = text or ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def fmt_time(seconds: float) -> str:
+    """12.4 -> "0:12", 3725 -> "1:02:05"."""
+    total = int(max(0.0, float(seconds)))
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def time_range(start: float, end: float) -> str:
+    return f"{fmt_time(start)}–{fmt_time(end)}"
+
+
+def is_public_url(url: str | None) -> bool:
+    return bool(url) and str(url).startswith(("http://", "https://"))
+
+
+def link(url: str | None, label: str) -> str:
+    """A mrkdwn link when the URL is absolute, else the (escaped) label alone."""
+    if is_public_url(url):
+        return f"<{url.replace('|', '%7C').replace('>', '%3E')}|{escape(label)}>"
+    return escape(label)
+
+
+def encode_value(data: dict) -> str:
+    value = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    if len(value) > BUTTON_VALUE_MAX:
+        raise ValueError(f"button value too long ({len(value)} characters)")
+    return value
+
+
+def decode_value(value: str | None) -> dict | None:
+    """The dict a button carries, or None when it is missing or malformed."""
+    try:
+        data = json.loads(value or "")
+    except (TypeError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _button(text: str, action_id: str, value: str | None = None, url: str | None = None, style: str | None = None) -> dict:
+    b = {"type": "button", "action_id": action_id, "text": {"type": "plain_text", "text": text, "emoji": True}}
+    if value is not None:
+        b["value"] = value
+    if url:
+        b["url"] = url
+    if style:
+        b["style"] = style
+    return b
+
+
+def caption_of(result: dict) -> str:
+    """The Korean caption when there is one, else the caption."""
+    return result.get("caption_ko") or result.get("caption") or ""
+
+
+def result_text(result: dict, moment_url: str | None) -> str:
+    """Title, time range (a link to the moment when it can be opened), Korean caption, members."""
+    title = escape(result.get("video_title") or result.get("video_id"))
+    lines = [f"*{title}*", "⏱ " + link(moment_url, time_range(result["start"], result["end"]))]
+    caption = caption_of(result)
+    if caption:
+        lines.append(escape(clip_text(caption, 1200)))
+    if result.get("caption_ko") and result.get("caption") and result["caption"] != result["caption_ko"]:
+        lines.append(f"_{escape(clip_text(result['caption'], 600))}_")
+    members = result.get("members") or []
+    lines.append("👥 " + (escape(", ".join(members)) if members else "멤버 정보 없음"))
+    return clip_text("\n".join(lines), SECTION_TEXT_MAX)
+
+
+def _image(result: dict) -> list[dict]:
+    url = result.get("thumbnail_url")
+    if not is_public_url(url):
+        return []
+    alt = f"{result.get('video_title') or result.get('video_id')} {time_range(result['start'], result['end'])}"
+    return [{"type": "image", "image_url": url, "alt_text": clip_text(alt, 1900)}]
+
+
+def result_blocks(result: dict, edit_url: str | None) -> list[dict]:
+    """One search result: thumbnail, text, and its buttons (Share, Edit in Web, Edit caption, Export clip)."""
+    seg = {"s": result["segment_id"], "v": result["video_id"]}
+    value = encode_value(seg)
+    # a URL button opens the link in the browser; "u" tells its listener there is nothing more to do
+    web = (_button("웹에서 편집 (Edit in Web)", EDIT_IN_WEB, encode_value({**seg, "u": 1}), url=edit_url)
+           if is_public_url(edit_url) else _button("웹에서 편집 (Edit in Web)", EDIT_IN_WEB, value))
+    return [
+        *_image(result),
+        {"type": "section", "text": {"type": "mrkdwn", "text": result_text(result, edit_url)}},
+        {"type": "actions", "block_id": f"result_{result['segment_id']}", "elements": [
+            _button("채널에 공유 (Share)", SHARE, value, style="primary"),
+            web,
+            _button("캡션 수정 (Edit caption)", EDIT_CAPTION, value),
+            _button("클립 내보내기 (Export clip)", EXPORT_CLIP, value),
+        ]},
+        {"type": "divider"},
+    ]
+
+
+def summary_line(data: dict, offset: int) -> str:
+    query = escape(clip_text(data.get("query") or "", 200))
+    n = len(data.get("results") or [])
+    first = offset + 1
+    line = f"🔎 *‘{query}’* 검색 결과 {first}–{offset + n}번째"
+    if data.get("next_offset") is not None:
+        line += " (더 있음)"
+    summary = data.get("summary")
+    if summary:
+        line += "\n" + escape(clip_text(summary, 1000))
+    return line
+
+
+def _notice(data: dict) -> list[dict]:
+    notice = data.get("notice")
+    if not notice:
+        return []
+    return [{"type": "context", "elements": [{"type": "mrkdwn", "text": "ℹ️ " + escape(clip_text(notice, 1900))}]}]
+
+
+def search_message(data: dict, edit_urls: dict[int, str | None], offset: int = 0, filters: dict | None = None) -> dict:
+    """The ephemeral answer to /search: summary line, the results, a More results button when there are more.
+
+    ``data`` is what search.service.search_segments returns; ``edit_urls`` maps segment id -> signed editor link
+    for the Slack user who asked. Returns ``{"text": fallback, "blocks": [...]}``.
+    """
+    results = data.get("results") or []
+    if not results:
+        return no_results_message(data)
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": summary_line(data, offset)}}, *_notice(data)]
+    for r in results:
+        blocks.extend(result_blocks(r, edit_urls.get(r["segment_id"])))
+    if data.get("next_offset") is not None:
+        more = {"q": clip_text(data.get("query") or "", QUERY_IN_VALUE_MAX), "o": int(data["next_offset"])}
+        more.update({k: v for k, v in (filters or {}).items() if v})
+        blocks.append({"type": "actions", "block_id": "more", "elements": [
+            _button("결과 더 보기 (More results)", MORE_RESULTS, encode_value(more))]})
+    text = f"‘{escape(clip_text(data.get('query') or '', 200))}’ 검색 결과 {len(results)}건"
+    return {"text": text, "blocks": blocks}
+
+
+def no_results_message(data: dict) -> dict:
+    query = escape(clip_text(data.get("query") or "", 200))
+    text = (f"‘{query}’에 맞는 장면을 찾지 못했어요. 다른 표현이나 멤버 이름으로 다시 검색해 보세요.\n"
+            "No moments matched. Try other words, a member's name, or fewer words "
+            "(e.g. `/search 무대에서 춤추는 장면`).")
+    return {"text": f"‘{query}’ 검색 결과가 없어요",
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}, *_notice(data)]}
+
+
+def usage_text(command: str) -> str:
+    return (f"사용법: `{command} <검색어>` — 영상에서 장면을 찾아요. 예: `{command} 무대에서 춤추는 지수`\n"
+            f"Usage: `{command} <what happens>`, e.g. `{command} girl dancing on stage`. "
+            "Member names and aliases work too.")
+
+
+def shared_message(result: dict, user_id: str) -> dict:
+    """A result posted to the channel for everyone (no personal links: Edit in Web signs one per clicker)."""
+    value = encode_value({"s": result["segment_id"], "v": result["video_id"]})
+    blocks = [
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"<@{escape(user_id)}> 님이 장면을 공유했어요"}]},
+        *_image(result),
+        {"type": "section", "text": {"type": "mrkdwn", "text": result_text(result, None)}},
+        {"type": "actions", "block_id": f"shared_{result['segment_id']}", "elements": [
+            _button("웹에서 편집 (Edit in Web)", EDIT_IN_WEB, value),
+            _button("클립 내보내기 (Export clip)", EXPORT_CLIP, value)]},
+    ]
+    title = result.get("video_title") or result.get("video_id")
+    return {"text": f"{escape(title)} {time_range(result['start'], result['end'])}", "blocks": blocks}
+
+
+def caption_modal(segment: dict, metadata: dict) -> dict:
+    """The Edit caption modal for one segment; ``metadata`` (segment id, version, channel) rides along."""
+    current = segment.get("caption_edited") or segment.get("caption_auto") or ""
+    context = (f"*{escape(segment.get('video_title') or segment['video_id'])}* "
+               f"⏱ {time_range(segment['start'], segment['end'])}")
+    if segment.get("caption_ko"):
+        context += "\n" + escape(clip_text(segment["caption_ko"], 1000))
+    element = {"type": "plain_text_input", "action_id": CAPTION_INPUT, "multiline": True, "max_length": PLAIN_INPUT_MAX}
+    if current:
+        element["initial_value"] = clip_text(current, PLAIN_INPUT_MAX)
+    return {
+        "type": "modal", "callback_id": CAPTION_MODAL,
+        "title": {"type": "plain_text", "text": "캡션 수정"},
+        "submit": {"type": "plain_text", "text": "저장"},
+        "close": {"type": "plain_text", "text": "취소"},
+        "private_metadata": json.dumps(metadata, separators=(",", ":")),
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": context}},
+            {"type": "input", "block_id": CAPTION_BLOCK, "label": {"type": "plain_text", "text": "캡션 (Caption)"},
+             "element": element,
+             "hint": {"type": "plain_text", "text": "저장하면 기록이 남고 검색에 바로 반영돼요."}},
+        ],
+    }
