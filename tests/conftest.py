@@ -155,10 +155,10 @@ def data_dir(tmp_path) -> Path:
 
 
 @pytest.fixture
-def make_config(database_url, data_dir, tiny_embedding_model_dir):
-    """Config factory: test database, temp data folder, tiny embedder; nested overrides as dicts."""
+def make_config_data(database_url, data_dir, tiny_embedding_model_dir):
+    """Config dict factory: test database, temp data folder, tiny embedder; nested overrides as dicts."""
 
-    def make(**overrides) -> Config:
+    def make(**overrides) -> dict:
         base = {"database_url": database_url, "data_dir": str(data_dir),
                 "models": {"embedding": str(tiny_embedding_model_dir), "captioner": "none", "faces": "none"}}
         for key, value in overrides.items():
@@ -166,7 +166,17 @@ def make_config(database_url, data_dir, tiny_embedding_model_dir):
                 base[key] = {**base[key], **value}
             else:
                 base[key] = value
-        return parse_config(base, "test config")
+        return base
+
+    return make
+
+
+@pytest.fixture
+def make_config(make_config_data):
+    """Config factory over make_config_data."""
+
+    def make(**overrides) -> Config:
+        return parse_config(make_config_data(**overrides), "test config")
 
     return make
 

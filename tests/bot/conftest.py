@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.factories import add_segment, add_video
-from tests.helpers import free_port
+from tests.helpers import free_port, wait_for
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
@@ -103,13 +103,10 @@ class MockSlack:
             return [c["data"] for c in self.calls if c["path"] == f"/response/{name}"]
 
     def wait(self, predicate, timeout: float = 20.0, what: str = "a Slack call"):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {what}; calls seen: {[c['path'] for c in self.calls]}")
+        try:
+            return wait_for(predicate, what, timeout)
+        except AssertionError as err:
+            raise AssertionError(f"{err}; calls seen: {[c['path'] for c in self.calls]}") from None
 
     def close(self):
         self.server.shutdown()

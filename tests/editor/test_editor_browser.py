@@ -1,7 +1,6 @@
 """The editor page in a real browser (Playwright + Debian chromium): split, merge, edit, revert, 409, keys."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
@@ -9,6 +8,7 @@ import pytest
 
 from db.segments import get_segments
 from tests.factories import add_member, add_segment, add_video
+from tests.helpers import wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -33,14 +33,6 @@ def _segments(db, video="real"):
         return get_segments(conn, ids)
 
 
-def _wait(predicate, what: str, timeout: float = 15.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _spans(db):
@@ -76,14 +68,14 @@ def test_edit_in_the_browser(browser, app_factory, config, db, serve, test_video
     page.evaluate("document.getElementById('player').currentTime = 2.3")
     page.wait_for_function("Math.abs(document.getElementById('player').currentTime - 2.3) < 0.05")
     page.keyboard.press("s")
-    _wait(lambda: _spans(db) == [(0.0, 2.5), (2.5, 4.0), (4.0, 8.0)], "split at 2.5 s")
+    wait_for(lambda: _spans(db) == [(0.0, 2.5), (2.5, 4.0), (4.0, 8.0)], "split at 2.5 s")
     new_id = next(s["id"] for s in _segments(db) if s["start_s"] == 2.5)
     assert [m["name"] for m in next(s for s in _segments(db) if s["id"] == new_id)["members"]] == ["Hanni"]
     page.wait_for_selector(f"#segments tr[data-id='{new_id}'].selected")
 
     # M merges the selected segment with the next one
     page.keyboard.press("m")
-    _wait(lambda: _spans(db) == [(0.0, 2.5), (2.5, 8.0)], "merge")
+    wait_for(lambda: _spans(db) == [(0.0, 2.5), (2.5, 8.0)], "merge")
     merged = next(s for s in _segments(db) if s["id"] == new_id)
     assert merged["caption_auto"].endswith("a man riding a skateboard")
 
@@ -91,7 +83,7 @@ def test_edit_in_the_browser(browser, app_factory, config, db, serve, test_video
     page.click(f"#segments tr[data-id='{first}']")
     page.fill("#d-caption", "하니가 무대에서 춤춘다")
     page.click("#d-save")
-    _wait(lambda: _segments(db)[0]["caption_edited"] == "하니가 무대에서 춤춘다", "caption saved")
+    wait_for(lambda: _segments(db)[0]["caption_edited"] == "하니가 무대에서 춤춘다", "caption saved")
     page.wait_for_selector("#history li:has-text('edited')")
 
     # a stale edit: someone else changes the segment; saving here gets 409 and the page offers to reload
@@ -111,17 +103,17 @@ def test_edit_in_the_browser(browser, app_factory, config, db, serve, test_video
     # Ctrl+Z reverts the last change (the other edit), then the one before it (our caption), then the merge
     page.click("#segments tbody tr:first-child td")
     page.keyboard.press("Control+z")
-    _wait(lambda: _segments(db)[0]["caption_edited"] == "하니가 무대에서 춤춘다", "first revert")
+    wait_for(lambda: _segments(db)[0]["caption_edited"] == "하니가 무대에서 춤춘다", "first revert")
     page.keyboard.press("Control+z")
-    _wait(lambda: _segments(db)[0]["caption_edited"] is None, "second revert")
+    wait_for(lambda: _segments(db)[0]["caption_edited"] is None, "second revert")
     page.keyboard.press("Control+z")
-    _wait(lambda: _spans(db) == [(0.0, 2.5), (2.5, 4.0), (4.0, 8.0)], "merge reverted")
+    wait_for(lambda: _spans(db) == [(0.0, 2.5), (2.5, 4.0), (4.0, 8.0)], "merge reverted")
     restored = {s["id"]: s for s in _segments(db)}
     assert second in restored and restored[second]["caption_auto"] == "a man riding a skateboard"
     # the history panel's Revert button on the split entry brings the original segment back
     page.wait_for_selector("#history li:has-text('split') .h-revert")
     page.click("#history li:has-text('split') .h-revert")
-    _wait(lambda: _spans(db) == [(0.0, 4.0), (4.0, 8.0)], "split reverted")
+    wait_for(lambda: _spans(db) == [(0.0, 4.0), (4.0, 8.0)], "split reverted")
     assert [m["name"] for m in _segments(db)[0]["members"]] == ["Hanni"]
     page.wait_for_selector("#segments tbody tr:nth-child(2)")
     assert page.locator("#segments tbody tr").count() == 2
@@ -154,18 +146,18 @@ def test_home_page_search_and_marks(browser, app_factory, config, db, serve, tes
     page.wait_for_function("Math.abs(document.getElementById('player').currentTime - 7) < 0.05")
     page.keyboard.press("Shift+O")
     page.keyboard.press("n")
-    _wait(lambda: _spans(db) == [(0.0, 3.0), (5.0, 7.0)], "segment created from marks")
+    wait_for(lambda: _spans(db) == [(0.0, 3.0), (5.0, 7.0)], "segment created from marks")
     # I / O move the selected (new) segment's start / end to the playhead
     page.wait_for_selector("#editor[data-busy='0'] #segments tr.selected")
     page.evaluate("document.getElementById('player').currentTime = 5.5")
     page.wait_for_function("Math.abs(document.getElementById('player').currentTime - 5.5) < 0.05")
     page.keyboard.press("i")
-    _wait(lambda: _spans(db) == [(0.0, 3.0), (5.5, 7.0)], "start set with I")
+    wait_for(lambda: _spans(db) == [(0.0, 3.0), (5.5, 7.0)], "start set with I")
     page.wait_for_selector("#editor[data-busy='0']")
     page.evaluate("document.getElementById('player').currentTime = 8")
     page.wait_for_function("Math.abs(document.getElementById('player').currentTime - 8) < 0.05")
     page.keyboard.press("o")
-    _wait(lambda: _spans(db) == [(0.0, 3.0), (5.5, 8.0)], "end set with O")
+    wait_for(lambda: _spans(db) == [(0.0, 3.0), (5.5, 8.0)], "end set with O")
     page.wait_for_selector("#editor[data-busy='0']")
     # an overlapping create is refused with the message shown
     page.keyboard.press("Escape")

@@ -91,20 +91,13 @@ def face_pack_dir() -> Path:
 
 
 @pytest.fixture
-def write_config(tmp_path, database_url, data_dir, tiny_embedding_model_dir):
+def write_config(tmp_path, make_config_data):
     """write_config(**overrides) -> path of a config file for the CLI (test database, tiny embedder, no models)."""
     import json
 
     def write(**overrides) -> Path:
-        base = {"database_url": database_url, "data_dir": str(data_dir),
-                "models": {"embedding": str(tiny_embedding_model_dir), "captioner": "none", "faces": "none"}}
-        for key, value in overrides.items():
-            if isinstance(value, dict) and isinstance(base.get(key), dict):
-                base[key] = {**base[key], **value}
-            else:
-                base[key] = value
         path = tmp_path / "config.json"
-        path.write_text(json.dumps(base), encoding="utf-8")
+        path.write_text(json.dumps(make_config_data(**overrides)), encoding="utf-8")
         return path
 
     return write
