@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -30,10 +31,9 @@ class Principal:
     video_id: str | None = None  # a link grants its video (and the rest of the library: links are read-write)
 
 
-def signing_secret(cfg) -> str:
-    if cfg.auth.secret:
-        return cfg.auth.secret
-    key_file = Path(cfg.data_path) / "secret.key"
+@lru_cache(maxsize=16)
+def _key_file_secret(path: str) -> str:
+    key_file = Path(path)
     if not key_file.exists():
         key_file.parent.mkdir(parents=True, exist_ok=True)
         key_file.write_text(secrets.token_urlsafe(32))
@@ -41,8 +41,19 @@ def signing_secret(cfg) -> str:
     return key_file.read_text().strip()
 
 
+def signing_secret(cfg) -> str:
+    if cfg.auth.secret:
+        return cfg.auth.secret
+    return _key_file_secret(str(Path(cfg.data_path) / "secret.key"))
+
+
+@lru_cache(maxsize=64)
+def _serializer_for(secret: str, salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt=salt)
+
+
 def _serializer(cfg, salt: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(signing_secret(cfg), salt=salt)
+    return _serializer_for(signing_secret(cfg), salt)
 
 
 def make_link_token(cfg, actor: str, video_id: str) -> str:

@@ -1,0 +1,268 @@
+"""Search benchmark: latency of ``search_segments`` and ``GET /api/search``, and recall@10 of the HNSW path.
+
+    .venv/bin/python bench/search_bench.py                 # 100k synthetic segments, embedded PostgreSQL
+    .venv/bin/python bench/search_bench.py --n 1000000     # 1M (the HNSW build takes a while)
+    .venv/bin/python bench/search_bench.py --database-url postgresql://...   # an existing empty database
+
+Embeddings are clustered and low-rank like real sentence embeddings (iid random vectors make every ANN
+index look broken): cluster centres in a 32-d latent space, projected to ``--dim`` (128, the default model's),
+plus noise. Queries are fresh draws from the same distribution, mapped to vectors by a fake embedder, so no
+model is needed. Members: ``M10`` is on 10 % of segments, ``M1`` on 1 %. Recall is measured against exact
+search (ordering by ``(embedding <=> q) + 0`` keeps the planner off the index; ``prepare=False``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+
+from core.config import parse_config
+from core.context import AppContext
+from db import Database
+from db.embeddings import ensure_embedding_model
+from db.server import embedded_server
+from search import retrieval
+from search.service import search_segments
+
+MODEL = "bench-synthetic"
+MEMBERS = {"M10": 0.10, "M1": 0.01}
+VOCAB = 3000
+
+
+class TableEmbedder:
+    """The fake embedder: every benchmark query text has a precomputed vector."""
+
+    def __init__(self, dim: int):
+        self.name, self.dim, self.vectors = MODEL, dim, {}
+
+    def embed(self, texts):
+        return np.stack([self.vectors[t] for t in texts]).astype(np.float32)
+
+
+class Generator:
+    def __init__(self, dim: int, clusters: int, seed: int = 7):
+        rng = np.random.default_rng(seed)
+        self.rng = rng
+        latent = 32
+        self.centres = rng.normal(size=(clusters, latent))
+        self.proj = rng.normal(size=(latent, dim)) / np.sqrt(latent)
+        self.dim = dim
+        self.words = rng.integers(0, VOCAB, size=(clusters, 3))
+
+    def draw(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        c = self.rng.integers(0, len(self.centres), n)
+        z = self.centres[c] + 0.8 * self.rng.normal(size=(n, self.centres.shape[1]))
+        x = z @ self.proj + 0.05 * self.rng.normal(size=(n, self.dim))
+        return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32), c
+
+    def caption(self, cluster: int, i: int) -> str:
+        a, b, c = self.words[cluster]
+        return f"w{a} w{b} w{c} shot{i % 97}"
+
+
+def load(db: Database, n: int, dim: int, gen: Generator) -> None:
+    t0 = time.perf_counter()
+    with db.connection() as conn:
+        ensure_embedding_model(conn, MODEL, dim)
+        for name in MEMBERS:
+            mid = conn.execute("INSERT INTO members (name) VALUES (%s) RETURNING id", (name,)).fetchone()["id"]
+            conn.execute("INSERT INTO member_aliases (member_id, alias, normalized) VALUES (%s, %s, %s)",
+                         (mid, name, name.lower()))
+        conn.execute("INSERT INTO videos (id, title, status) SELECT 'bv' || g, 'Bench video ' || g, 'indexed' "
+                     "FROM generate_series(0, 999) g")
+        conn.execute("DROP INDEX IF EXISTS segments_embedding_hnsw")
+        conn.execute("DROP INDEX IF EXISTS segments_tsv")
+        conn.execute("CREATE TEMP TABLE staging (id bigint, video_id text, start_s float8, caption text, "
+                     "embedding vector) ON COMMIT DROP")
+        batch = 50_000
+        with conn.cursor() as cur, cur.copy("COPY staging FROM STDIN WITH (FORMAT BINARY)") as cp:
+            cp.set_types(["int8", "text", "float8", "text", "vector"])
+            for lo in range(0, n, batch):
+                x, c = gen.draw(min(batch, n - lo))
+                for k in range(len(x)):
+                    i = lo + k
+                    cp.write_row((i + 1, f"bv{i % 1000}", float((i // 1000) * 10), gen.caption(int(c[k]), i), x[k]))
+        conn.execute(
+            "INSERT INTO segments (id, video_id, start_s, end_s, caption_auto, search_text, tsv, embedding) "
+            "SELECT id, video_id, start_s, start_s + 5, caption, caption, "
+            "setweight(to_tsvector('simple', caption), 'C'), embedding FROM staging")
+        conn.execute("SELECT setval('segments_id_seq', %s)", (n,))
+        for name, share in MEMBERS.items():
+            conn.execute("INSERT INTO segment_members (segment_id, member_id, confidence) "
+                         "SELECT s.id, m.id, 0.8 FROM segments s, members m WHERE m.name = %s "
+                         "AND abs(hashtext(s.id::text || %s)) %% 1000 < %s", (name, name, int(share * 1000)))
+    print(f"loaded {n} segments in {time.perf_counter() - t0:.1f}s", flush=True)
+    t0 = time.perf_counter()
+    with db.connection() as conn:
+        conn.execute("SET maintenance_work_mem = '%s'" % ("1GB" if n <= 300_000 else "3GB"))
+        conn.execute("CREATE INDEX segments_tsv ON segments USING gin (tsv)")
+        conn.execute("CREATE INDEX segments_embedding_hnsw ON segments USING hnsw (embedding vector_cosine_ops)")
+    with db.connection() as conn:
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE segments")
+        conn.execute("VACUUM ANALYZE segment_members")
+        conn.autocommit = False
+    print(f"indexes (GIN + HNSW) built in {time.perf_counter() - t0:.1f}s", flush=True)
+
+
+def percentiles(ms: list[float]) -> dict:
+    a = np.asarray(ms)
+    return {"p50": round(float(np.percentile(a, 50)), 1), "p95": round(float(np.percentile(a, 95)), 1),
+            "p99": round(float(np.percentile(a, 99)), 1), "n": len(ms)}
+
+
+def recall(db: Database, queries: np.ndarray, ef: int, filters: retrieval.Filters, k: int = 10,
+           exact_max: int = retrieval.EXACT_FILTER_MAX) -> tuple[float, dict]:
+    hits, paths, lat = [], {}, []
+    with db.connection() as conn:
+        for q in queries:
+            t0 = time.perf_counter()
+            got, path = retrieval.vector_candidates(conn, q, k, ef, filters, exact_max=exact_max)
+            lat.append((time.perf_counter() - t0) * 1000)
+            truth = retrieval.vector_exact(conn, q, k, filters)
+            paths[path] = paths.get(path, 0) + 1
+            hits.append(len({s for s, _ in got} & {s for s, _ in truth}) / max(1, len(truth)))
+            if len(got) < min(k, len(truth)):
+                hits[-1] = min(hits[-1], len(got) / k)
+    return round(float(np.mean(hits)), 4), {"paths": paths, **percentiles(lat)}
+
+
+def run(args) -> dict:
+    dim, n = args.dim, args.n
+    gen = Generator(dim, clusters=max(50, n // 200))
+    tmp = None
+    if args.database_url:
+        url = args.database_url
+    else:
+        tmp = tempfile.mkdtemp(prefix="mvse-bench-")
+        url = embedded_server(Path(tmp) / "pgdata", cleanup_mode="delete").get_uri()
+    db = Database(url, min_size=2, max_size=8)
+    report: dict = {"n": n, "dim": dim, "queries": args.queries}
+    try:
+        with db.connection() as conn:
+            have = conn.execute("SELECT count(*) AS c FROM segments").fetchone()["c"]
+        if have == 0:
+            load(db, n, dim, gen)
+        elif have != n:
+            raise SystemExit(f"The database already holds {have} segments, not {n}: use an empty database.")
+        qv, qc = gen.draw(args.queries)
+        emb = TableEmbedder(dim)
+        texts = []
+        for j in range(args.queries):
+            a, b, _ = gen.words[qc[j]]
+            t = f"w{a} w{b} q{j}"
+            emb.vectors[t] = qv[j]
+            texts.append(t)
+        with db.connection() as conn:
+            mids = {r["name"]: r["id"] for r in conn.execute("SELECT id, name FROM members").fetchall()}
+
+        for ef in args.ef:
+            report[f"recall@10 plain ef={ef}"] = recall(db, qv, ef, retrieval.Filters())
+            for name in MEMBERS:
+                f = retrieval.Filters(member_ids=[mids[name]])
+                report[f"recall@10 member={name} ef={ef}"] = recall(db, qv[:50], ef, f)
+                report[f"recall@10 member={name} ef={ef} forced-hnsw"] = recall(db, qv[:50], ef, f, exact_max=0)
+        print(json.dumps({k: v for k, v in report.items() if k.startswith("recall")}, indent=1), flush=True)
+
+        for ef in args.ef:
+            cfg = parse_config({"database_url": url, "data_dir": tmp or tempfile.gettempdir(),
+                                "search": {"ef_search": ef}})
+            ctx = AppContext(config=cfg, db=db, embedder=emb, translator=None)
+            for t in texts[:5]:
+                search_segments(ctx, t)                                # warm-up
+            for label, member in [("plain", None), ("member=M10", "M10"), ("member=M1", "M1")]:
+                lat, full = [], 0
+                for t in texts:
+                    t0 = time.perf_counter()
+                    out = search_segments(ctx, t, limit=10, member=member)
+                    lat.append((time.perf_counter() - t0) * 1000)
+                    full += len(out["results"]) == 10
+                report[f"search_segments {label} ef={ef}"] = {**percentiles(lat), "full_pages": full}
+                print(label, ef, report[f"search_segments {label} ef={ef}"], flush=True)
+
+        report.update(http_latency(args, url, tmp, emb, texts))
+    finally:
+        db.close()
+        if tmp:
+            import shutil
+
+            from db.server import stop_embedded_servers
+
+            stop_embedded_servers()
+            shutil.rmtree(tmp, ignore_errors=True)
+    return report
+
+
+def http_latency(args, url: str, tmp: str | None, emb: TableEmbedder, texts: list[str]) -> dict:
+    import httpx
+    import uvicorn
+
+    from app import create_app
+
+    cfg = parse_config({"database_url": url, "data_dir": tmp or tempfile.gettempdir(),
+                        "search": {"ef_search": args.ef[-1]}})
+    app = create_app(cfg, embedder=emb)
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    th = threading.Thread(target=server.run, daemon=True)
+    th.start()
+    while not server.started:
+        time.sleep(0.02)
+    out = {}
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
+            for t in texts[:5]:
+                c.get("/api/search", params={"q": t})
+            for label, member in [("plain", None), ("member=M10", "M10")]:
+                lat = []
+                for t in texts:
+                    params = {"q": t, "limit": 10, **({"member": member} if member else {})}
+                    t0 = time.perf_counter()
+                    r = c.get("/api/search", params=params)
+                    lat.append((time.perf_counter() - t0) * 1000)
+                    r.raise_for_status()
+                out[f"GET /api/search {label} ef={args.ef[-1]}"] = percentiles(lat)
+                print(label, out[f"GET /api/search {label} ef={args.ef[-1]}"], flush=True)
+    finally:
+        server.should_exit = True
+        th.join(timeout=10)
+        app.state.ctx.db.close()
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--n", type=int, default=100_000, help="synthetic segments (default 100000; 1000000 for the goal)")
+    p.add_argument("--dim", type=int, default=128, help="embedding dimension (default 128, the default model's)")
+    p.add_argument("--queries", type=int, default=200, help="queries per measurement (default 200)")
+    p.add_argument("--ef", type=int, nargs=2, default=[40, 100], help="two hnsw.ef_search values (default 40 100)")
+    p.add_argument("--database-url", default=None, help="an empty PostgreSQL+pgvector database (default: embedded)")
+    p.add_argument("--json", default=None, help="also write the report to this file")
+    args = p.parse_args(argv)
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # stop the embedded server on kill, too
+    report = run(args)
+    text = json.dumps(report, indent=1)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

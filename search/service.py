@@ -1,0 +1,306 @@
+"""The one search function behind Slack and the web: ``search_segments``.
+
+    query → clean → member names found (filter) → [Korean query also translated to English by Gemini]
+          → per query text: pgvector cosine + full-text → reciprocal rank fusion → near-duplicates collapsed
+          → page (offset/limit, stable) → results with why + confidence → Korean captions + summary (Gemini)
+
+Gemini problems never fail a search: the answer comes in English with a ``notice``.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+
+from core.auth import make_edit_url
+from core.errors import MvseError
+from core.textindex import index_tokens, query_tokens, tsquery_text
+from db.embeddings import recorded_embedding_model
+from db.segments import segment_members
+from search import ranking, retrieval, translations
+from search.gemini import GeminiUnavailable
+from search.query import (
+    ParsedQuery,
+    clean_query,
+    find_member,
+    has_hangul,
+    load_aliases,
+    parse_query,
+)
+
+log = logging.getLogger(__name__)
+
+SMALL_POOL = 100          # candidates per retriever for the first pages (every page ≤ 50 deep cuts the same list)
+LARGE_POOL = 1000         # for deeper pages; beyond this the list ends (next_offset None)
+SUMMARY_CAPTIONS = 5
+
+
+def _pool_size(window: int) -> int:
+    return SMALL_POOL if window <= SMALL_POOL // 2 else LARGE_POOL
+
+
+class _Gemini:
+    """Calls to the translator for one search: stops at the first failure and remembers its notice.
+
+    Each call is limited by the SDK timeout (``gemini.timeout_s``); no call starts once that much time has
+    been spent on Gemini in this search, so a search waits at most about twice the timeout.
+    """
+
+    def __init__(self, translator):
+        self.translator = translator
+        self.spent = 0.0
+        self.notice: str | None = None if translator is not None else \
+            "Gemini is not configured (set gemini.api_key): captions are shown in English."
+
+    @property
+    def usable(self) -> bool:
+        return self.translator is not None and self.notice is None
+
+    def call(self, fn, *args):
+        if not self.usable:
+            return None
+        if self.spent >= getattr(self.translator, "timeout_s", 8.0):
+            self.notice = "Gemini is slow right now: some captions are shown in English."
+            return None
+        t0 = time.perf_counter()
+        try:
+            return fn(*args)
+        except GeminiUnavailable as err:
+            self.notice = err.notice
+            return None
+        finally:
+            self.spent += time.perf_counter() - t0
+
+
+def _empty(query: str, notice: str | None, **extra) -> dict:
+    return {"query": query, "results": [], "next_offset": None, "summary": None, "notice": notice, **extra}
+
+
+def search_segments(ctx, query: str, *, limit: int = 10, offset: int = 0, member: str | None = None,
+                    video: str | None = None, actor: str = "web") -> dict:
+    """Search the library. See the module docstring; the result shape is fixed (DESIGN.md, /api/search)."""
+    started = time.perf_counter()
+    limit = max(1, min(int(limit), 100))
+    offset = max(0, int(offset))
+    text, truncated = clean_query(query)
+    notices: list[str] = []
+    if truncated:
+        notices.append(f"The query was shortened to its first {len(text)} characters.")
+    member_arg, _ = clean_query(member) if member else ("", False)
+    video_arg, _ = clean_query(video) if video else ("", False)
+
+    with ctx.db.connection() as conn:
+        aliases = load_aliases(conn)
+        parsed = parse_query(text, aliases, truncated)
+        filters = retrieval.Filters(member_ids=[m.id for m in parsed.members], video_id=video_arg or None)
+        if member_arg:
+            m = find_member(aliases, member_arg)
+            if m is None:
+                return _empty(text, f"No member called {member_arg!r}. Check the spelling, or add the name as an alias "
+                                    "(python -m indexer enroll NAME --alias ALIAS).", members=[])
+            if m.id not in filters.member_ids:
+                parsed.members.append(m)
+                filters.member_ids.append(m.id)
+        if filters.video_id and conn.execute("SELECT 1 FROM videos WHERE id = %s",
+                                             (filters.video_id,)).fetchone() is None:
+            return _empty(text, f"No video with id {filters.video_id!r}.", members=[m.name for m in parsed.members])
+        recorded = recorded_embedding_model(conn)
+
+    if not parsed.text and not filters.active:
+        return _empty(text, "Type what you are looking for, e.g. a person, an action or words from a caption.",
+                      members=[])
+
+    gemini = _Gemini(ctx.translator)
+    texts = [parsed.text] if parsed.text else []
+    query_en = None
+    if parsed.text and has_hangul(parsed.text) and gemini.usable:
+        query_en = _translate_cached(ctx, gemini, [parsed.text], "en").get(parsed.text)
+        if query_en and query_en.strip().lower() != parsed.text.lower():
+            texts.append(query_en)
+
+    qvecs, vector_notice = _embed_query(ctx.embedder, texts, recorded)
+    use_vectors = vector_notice is None
+    if vector_notice:
+        notices.append(vector_notice)
+
+    window = offset + limit
+    pool = _pool_size(window)
+    cosines: dict[int, float] = {}
+    lists: list[list[tuple[int, float]]] = []
+    paths: list[str] = []
+    with ctx.db.connection() as conn:
+        if texts:
+            for i, t in enumerate(texts):
+                if use_vectors:
+                    vec_hits, path = retrieval.vector_candidates(conn, qvecs[i], pool, ctx.config.search.ef_search,
+                                                                 filters, need=window + limit)
+                    paths.append(path)
+                    lists.append(vec_hits)
+                    for sid, dist in vec_hits:
+                        cosines[sid] = max(cosines.get(sid, -1.0), 1.0 - dist)
+                lists.append(retrieval.text_candidates(conn, tsquery_text(t), pool, filters))
+            scores = ranking.rrf(lists)
+        else:
+            scores = {sid: conf for sid, conf in retrieval.member_listing(conn, pool, filters)}
+            paths.append("listing")
+        info = _details(conn, list(scores))
+        if texts:
+            for sid in scores:
+                if info[sid]["edited"]:
+                    scores[sid] += ranking.EDITED_BONUS
+        ranked = ranking.order(scores)
+        groups = ranking.collapse(ranked, info, retrieval.adjacent_pairs(conn, ranked, ranking.DUP_GAP_S))
+        page = groups[offset:window]
+        members_of = segment_members(conn, [g.lead for g in page])
+
+    qtokens = [set(query_tokens(t)) for t in texts]
+    top = scores[groups[0].lead] if groups else 0.0
+    results = [_result(ctx, g, info[g.lead], members_of[g.lead], parsed, qtokens, cosines.get(g.lead),
+                       scores[g.lead], top, bool(texts), actor) for g in page]
+
+    _add_korean(ctx, gemini, results, info)
+    summary = None
+    if results and gemini.usable:
+        summary = gemini.call(gemini.translator.summarize, text,
+                              [r["caption"] for r in results[:SUMMARY_CAPTIONS] if r["caption"]])
+    if gemini.notice and (results or ctx.translator is not None):
+        notices.append(gemini.notice)
+    return {
+        "query": text,
+        "results": results,
+        "next_offset": window if len(groups) > window else None,
+        "summary": summary,
+        "notice": " ".join(notices) or None,
+        "members": [m.name for m in parsed.members],
+        "video": filters.video_id,
+        "query_en": query_en,
+        "retrieval": paths,
+        "took_ms": round((time.perf_counter() - started) * 1000, 1),
+    }
+
+
+def _embed_query(embedder, texts: list[str], recorded: dict | None) -> tuple[np.ndarray, str | None]:
+    """Query vectors, or a notice saying why meaning search is off (words still match)."""
+    if not texts:
+        return np.zeros((0, 1), dtype=np.float32), None
+    try:
+        if recorded and (recorded.get("name") != embedder.name or int(recorded.get("dim", -1)) != int(embedder.dim)):
+            return np.zeros((0, 1), dtype=np.float32), (
+                f"Meaning search is off: the library was embedded with {recorded.get('name')!r} but the configured "
+                f"model is {embedder.name!r} (run `python -m indexer reembed`); matching words only.")
+        return embedder.embed(texts), None
+    except MvseError as err:           # the model cannot be loaded
+        return np.zeros((0, 1), dtype=np.float32), f"Meaning search is off, matching words only: {err}"
+
+
+def _details(conn, ids: list[int]) -> dict[int, dict]:
+    if not ids:
+        return {}
+    rows = conn.execute(
+        "SELECT s.id, s.video_id, v.title, s.start_s, s.end_s, s.caption_auto, s.caption_edited, s.caption_ko, "
+        "s.transcript, s.thumbnail FROM segments s JOIN videos v ON v.id = s.video_id "
+        "WHERE s.id = ANY(%s)", (ids,)).fetchall()
+    out = {}
+    for r in rows:
+        caption = (r["caption_edited"] or r["caption_auto"] or "").strip()
+        out[r["id"]] = {
+            "video_id": r["video_id"], "title": r["title"], "start": float(r["start_s"]), "end": float(r["end_s"]),
+            "caption": caption, "edited": bool(r["caption_edited"]), "caption_ko": r["caption_ko"],
+            "transcript": r["transcript"] or "", "thumbnail": r["thumbnail"],
+            "text": " ".join(filter(None, [caption, r["transcript"]])),
+        }
+    return out
+
+
+def _word_hits(qtokens: list[set[str]], seg: dict) -> tuple[dict[str, list[str]], float]:
+    """Query words found per field, and the best share of one query text's words found anywhere."""
+    fields = {"caption": seg["caption"], "Korean caption": seg["caption_ko"] or "", "transcript": seg["transcript"]}
+    field_tokens = {name: set(index_tokens(value)) for name, value in fields.items()}
+    hits: dict[str, list[str]] = {}
+    coverage = 0.0
+    for toks in qtokens:
+        if not toks:
+            continue
+        found: set[str] = set()
+        for name, ftoks in field_tokens.items():
+            h = sorted(toks & ftoks)
+            if h:
+                hits.setdefault(name, [])
+                hits[name] = sorted(set(hits[name]) | set(h))
+                found |= set(h)
+        coverage = max(coverage, len(found) / len(toks))
+    return hits, coverage
+
+
+def _result(ctx, group, seg: dict, members: list[dict], parsed: ParsedQuery, qtokens: list[set[str]],
+            cosine: float | None, fused: float, top: float, has_text: bool, actor: str) -> dict:
+    sid = group.lead
+    why: list[str] = []
+    wanted = {m.id for m in parsed.members}
+    face = None
+    for m in members:
+        if m["member_id"] in wanted:
+            conf = 1.0 if m["source"] == "manual" else m["confidence"]
+            face = conf if face is None else min(face, conf or 0.0)
+            how = "tagged by hand" if m["source"] == "manual" else f"face {m['confidence']:.2f}" \
+                if m["confidence"] is not None else "tagged"
+            why.append(f"member: {m['name']} ({how})")
+    hits, coverage = _word_hits(qtokens, seg)
+    for name, words in hits.items():
+        why.append(f"{name} words: {', '.join(words[:8])}")
+    if cosine is not None and has_text:
+        why.append(f"meaning match {cosine:.2f}")
+    if seg["edited"] and has_text:
+        why.append("edited caption")
+    if len(group.members) > 1:
+        why.append(f"{len(group.members) - 1} near-identical neighbouring segment(s) merged")
+    if has_text:
+        conf_band = ranking.confidence(cosine, coverage, fused, top)
+    else:
+        conf_band = ranking.face_confidence(face)
+    public = (ctx.config.public_url or "").rstrip("/")
+    return {
+        "segment_id": sid,
+        "video_id": seg["video_id"],
+        "video_title": seg["title"],
+        "start": seg["start"],
+        "end": seg["end"],
+        "caption": seg["caption"],
+        "caption_ko": seg["caption_ko"] or None,
+        "members": [m["name"] for m in members],
+        "score": round(float(fused), 6),
+        "thumbnail_url": f"{public}/thumbnails/{sid}.jpg" if seg["thumbnail"] else None,
+        "edit_url": make_edit_url(ctx.config, seg["video_id"], sid, actor),
+        "confidence": conf_band,
+        "why": why,
+        "similarity": round(cosine, 4) if cosine is not None else None,
+        "merged_segment_ids": group.members[1:],
+    }
+
+
+def _translate_cached(ctx, gemini: _Gemini, texts: list[str], lang: str) -> dict[str, str]:
+    """Translations of ``texts`` from the cache, the rest from Gemini (then cached)."""
+    model = gemini.translator.model
+    with ctx.db.connection() as conn:
+        found = translations.cached(conn, texts, model, lang)
+    missing = [t for t in dict.fromkeys(texts) if t and t not in found]
+    if missing:
+        got = gemini.call(gemini.translator.translate, missing, lang)
+        if got:
+            new = dict(zip(missing, got))
+            with ctx.db.connection() as conn:
+                translations.store(conn, new, model, lang)
+            found.update(new)
+    return found
+
+
+def _add_korean(ctx, gemini: _Gemini, results: list[dict], info: dict) -> None:
+    """Fill caption_ko from the segment, else from the translation cache / Gemini."""
+    need = [r["caption"] for r in results if not r["caption_ko"] and r["caption"] and not has_hangul(r["caption"])]
+    if not need or gemini.translator is None:
+        return
+    ko = _translate_cached(ctx, gemini, need, "ko")
+    for r in results:
+        if not r["caption_ko"] and r["caption"] in ko:
+            r["caption_ko"] = ko[r["caption"]]

@@ -1,0 +1,63 @@
+"""Query understanding without a database: cleaning, particles, multi-word names, fusion and collapse rules."""
+import pytest
+
+from search import ranking
+from search.query import Member, clean_query, find_member, name_candidates, parse_query
+
+ALIASES = {"해린": Member(1, "해린"), "haerin": Member(1, "해린"), "kanghaerin": Member(1, "해린"),
+           "민지": Member(2, "민지"), "minji": Member(2, "민지"), "하니": Member(3, "하니")}
+
+
+@pytest.mark.parametrize("query,members,rest", [
+    ("해린이 스케이트보드 타는 장면", ["해린"], "스케이트보드 타는 장면"),
+    ("해린이가 웃는 모습", ["해린"], "웃는 모습"),
+    ("해린의 무대", ["해린"], "무대"),
+    ("해린이랑 민지가 춤추는", ["해린", "민지"], "춤추는"),
+    ("민지에서", ["민지"], ""),
+    ("하니가 노래", ["하니"], "노래"),
+    ("하니", ["하니"], ""),
+    ("Kang Haerin skateboarding", ["해린"], "skateboarding"),
+    ("HAERIN's dance!", ["해린"], "dance!"),
+    ("a dog on the beach", [], "a dog on the beach"),
+    ("이 가 은", [], "이 가 은"),                       # bare particles are words, not names
+])
+def test_member_names_become_filters(query, members, rest):
+    parsed = parse_query(query, ALIASES)
+    assert [m.name for m in parsed.members] == members
+    assert parsed.text == rest
+
+
+def test_name_candidates_strip_stacked_particles_but_never_the_whole_word():
+    assert "해린" in name_candidates("해린이가")
+    assert name_candidates("이") == ["이"]
+    assert find_member(ALIASES, "Minji ") == Member(2, "민지")
+    assert find_member(ALIASES, "nobody") is None
+
+
+def test_clean_query_bounds_and_strips_control_characters():
+    text, truncated = clean_query("a\x00b\tc\u0007 " + "x " * 1000)
+    assert text.startswith("a b c x") and truncated and len(text) <= 500
+    assert clean_query("\ud800 lone surrogate")[0] == "? lone surrogate"
+    assert clean_query(None) == ("", False)
+
+
+def test_rrf_and_deterministic_order():
+    scores = ranking.rrf([[(1, 0.1), (2, 0.2)], [(2, 5.0), (3, 4.0)]])
+    assert ranking.order(scores) == [2, 1, 3]
+    assert ranking.order({5: 0.5, 4: 0.5}) == [4, 5]
+
+
+def test_collapse_is_transitive_and_keeps_the_best_ranked_lead():
+    info = {i: {"text": "same"} for i in range(1, 5)}
+    info[4] = {"text": "different"}
+    pairs = [(1, 2, 0.99), (2, 3, 0.5), (3, 4, 0.2)]     # 2-3 alike by text, 3-4 neither
+    groups = ranking.collapse([3, 4, 1, 2], info, pairs)
+    assert [(g.lead, g.members) for g in groups] == [(3, [3, 1, 2]), (4, [4])]
+
+
+def test_confidence_bands():
+    assert ranking.confidence(0.6, 0.0, 1.0, 1.0) == "high"
+    assert ranking.confidence(0.6, 0.0, 0.2, 1.0) == "medium"   # far below the top result
+    assert ranking.confidence(0.1, 1.0, 1.0, 1.0) == "high"     # every query word found
+    assert ranking.confidence(0.1, 0.0, 1.0, 1.0) == "low"
+    assert ranking.face_confidence(0.9) == "high" and ranking.face_confidence(None) == "low"
