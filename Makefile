@@ -16,7 +16,8 @@ $(STAMP): requirements.txt constraints.txt
 
 install: $(STAMP)
 
-# Chromium for the Playwright browser tests (never `playwright install`) and a CJK font for Korean text.
+# Debian chromium for the Playwright browser tests (launched by path; Playwright downloads no browser) and a CJK
+# font for Korean text.
 system-deps:
 	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
