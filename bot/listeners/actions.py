@@ -43,6 +43,15 @@ async def _say_private(respond, text: str) -> None:
     await respond(response_type="ephemeral", replace_original=False, text=text)
 
 
+async def _moment_or_explain(ctx, respond, segment_id: int, prefix: str = "⚠️ ") -> dict | None:
+    """The moment behind a button, or None after telling the clicker why it is gone."""
+    try:
+        return await asyncio.to_thread(library.load_moment, ctx, segment_id)
+    except EditError as err:
+        await _say_private(respond, f"{prefix}{blocks.escape(err.message)}")
+        return None
+
+
 def register(app, ctx) -> None:
     async def ack_only(ack):
         await ack()
@@ -54,10 +63,8 @@ def register(app, ctx) -> None:
         if sid is None or not channel:
             await _say_private(respond, STALE)
             return
-        try:
-            moment = await asyncio.to_thread(library.load_moment, ctx, sid)
-        except EditError as err:
-            await _say_private(respond, f"⚠️ {blocks.escape(err.message)}")
+        moment = await _moment_or_explain(ctx, respond, sid)
+        if moment is None:
             return
         message = blocks.shared_message(moment, _user(body))
         try:
@@ -97,10 +104,8 @@ def register(app, ctx) -> None:
         if sid is None or not body.get("trigger_id"):
             await _say_private(respond, STALE)
             return
-        try:
-            moment = await asyncio.to_thread(library.load_moment, ctx, sid)
-        except EditError as err:
-            await _say_private(respond, f"⚠️ {blocks.escape(err.message)}")
+        moment = await _moment_or_explain(ctx, respond, sid)
+        if moment is None:
             return
         metadata = {"s": sid, "ver": moment["version"], "c": _channel(body)}
         await client.views_open(trigger_id=body["trigger_id"], view=blocks.caption_modal(moment, metadata))
@@ -114,8 +119,10 @@ def register(app, ctx) -> None:
         if sid is None or not channel:
             await _say_private(respond, STALE)
             return
+        moment = await _moment_or_explain(ctx, respond, sid, "⚠️ 클립을 만들 수 없어요: ")
+        if moment is None:
+            return
         try:
-            moment = await asyncio.to_thread(library.load_moment, ctx, sid)
             source = await asyncio.to_thread(library.video_file, ctx, moment["video_id"])
         except EditError as err:
             await _say_private(respond, f"⚠️ 클립을 만들 수 없어요: {blocks.escape(err.message)}")
