@@ -16,6 +16,11 @@ _HANGUL = re.compile(r"[\uAC00-\uD7A3]+")
 _STOPWORDS = {"a", "an", "the", "of", "and", "or", "to", "in", "on", "at", "is", "are", "with", "for", "by"}
 
 
+def normalize_alias(text: str | None) -> str:
+    """The form stored in ``member_aliases.normalized`` and matched by search: lower-cased, whitespace removed."""
+    return "".join((text or "").lower().split())
+
+
 def words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text or "")]
 

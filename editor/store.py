@@ -10,6 +10,7 @@ from datetime import datetime
 import psycopg
 from psycopg.types.json import Jsonb
 
+from core.textindex import normalize_alias
 from db.segments import get_segments, refresh_search_fields
 from editor.errors import EditError, NotFound, VersionConflict
 
@@ -110,7 +111,7 @@ def resolve_members(conn: psycopg.Connection, names: list[str]) -> list[tuple[in
         if row is None:
             row = conn.execute(
                 "SELECT m.id, m.name FROM member_aliases a JOIN members m ON m.id = a.member_id "
-                "WHERE a.normalized = %s ORDER BY m.id LIMIT 1", ("".join(name.lower().split()),)).fetchone()
+                "WHERE a.normalized = %s ORDER BY m.id LIMIT 1", (normalize_alias(name),)).fetchone()
         if row is None:
             unknown.append(name)
         elif (row["id"], row["name"]) not in out:

@@ -7,11 +7,8 @@ import numpy as np
 import psycopg
 
 from core.errors import MvseError
+from core.textindex import normalize_alias
 from indexer.faces import FaceModel, largest_face
-
-
-def normalize_alias(alias: str) -> str:
-    return "".join(alias.lower().split())
 
 
 def upsert_member(conn: psycopg.Connection, name: str, group: str | None = None, aliases: list[str] = ()) -> int:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from core.textindex import normalize_alias
+
 MAX_QUERY_CHARS = 500
 _MAX_NAME_WORDS = 3
 
@@ -25,11 +27,6 @@ _PARTICLES = sorted(
 )
 _EDGE_PUNCT = re.compile(r"^[\W_]+|[\W_]+$", re.UNICODE)
 _HANGUL = re.compile(r"[\uAC00-\uD7A3]")
-
-
-def normalize_name(text: str) -> str:
-    """The form stored in ``member_aliases.normalized``: lower-cased, all whitespace removed."""
-    return "".join((text or "").lower().split())
 
 
 def clean_query(raw: str | None) -> tuple[str, bool]:
@@ -54,7 +51,7 @@ def has_hangul(text: str) -> bool:
 
 def name_candidates(word: str) -> list[str]:
     """Normalised forms a query word may stand for: itself, without an English possessive, without particles."""
-    w = normalize_name(_EDGE_PUNCT.sub("", word))
+    w = normalize_alias(_EDGE_PUNCT.sub("", word))
     if not w:
         return []
     out = [w]
@@ -102,7 +99,7 @@ def load_aliases(conn: psycopg.Connection) -> dict[str, Member]:
 
 def find_member(aliases: dict[str, Member], name: str) -> Member | None:
     """The member an explicit ``member=`` value names (exact alias first, then with particles stripped)."""
-    for cand in name_candidates(name) or [normalize_name(name)]:
+    for cand in name_candidates(name) or [normalize_alias(name)]:
         if cand in aliases:
             return aliases[cand]
     return None

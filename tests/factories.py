@@ -1,6 +1,7 @@
 """Insert test data through the same shared queries the product uses (no SQL copies in tests)."""
 from __future__ import annotations
 
+from core.textindex import normalize_alias
 from db.segments import refresh_search_fields
 
 
@@ -20,7 +21,7 @@ def add_member(conn, name: str, aliases: list[str] = ()) -> int:
     member_id = row["id"] if isinstance(row, dict) else row[0]
     for alias in [name, *aliases]:
         conn.execute("INSERT INTO member_aliases (member_id, alias, normalized) VALUES (%s, %s, %s) "
-                     "ON CONFLICT DO NOTHING", (member_id, alias, "".join(alias.lower().split())))
+                     "ON CONFLICT DO NOTHING", (member_id, alias, normalize_alias(alias)))
     return member_id
 
 
