@@ -77,6 +77,10 @@ class SearchConfig(_Section):
     ef_search: int = Field(default=100, ge=1, le=1000)
 
 
+class EmbeddedDbConfig(_Section):
+    shared_buffers_mb: int | None = Field(default=None, ge=16)     # None: a quarter of the memory, ≤ 8 GB
+
+
 class Config(_Section):
     database_url: str | None = Field(default=None, repr=False)
     data_dir: str = "data"
@@ -89,6 +93,7 @@ class Config(_Section):
     faces: FacesConfig = FacesConfig()
     indexer: IndexerConfig = IndexerConfig()
     search: SearchConfig = SearchConfig()
+    embedded_db: EmbeddedDbConfig = EmbeddedDbConfig()
 
     # Where the file came from; relative paths in it are resolved against its folder.
     source: str | None = Field(default=None, exclude=True)

@@ -61,10 +61,10 @@ def tsvector_text(text: str) -> str:
     return " ".join(index_tokens(text))
 
 
-def tsquery_text(text: str, mode: str = "or") -> str:
-    """A ``to_tsquery('simple', …)`` string from user text; safe for any input (only word characters)."""
-    toks = query_tokens(text)
-    return (" | " if mode == "or" else " & ").join(toks)
+def tsquery_of(tokens: list[str]) -> str:
+    """A ``to_tsquery('simple', …)`` string matching any of ``tokens`` (from ``query_tokens``: word
+    characters only, so safe for any user input)."""
+    return " | ".join(tokens)
 
 
 @dataclass

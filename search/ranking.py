@@ -77,6 +77,23 @@ def collapse(ranked: list[int], info: dict[int, dict], pairs: list[tuple[int, in
     return out
 
 
+def adjacent(info: dict[int, dict], gap_s: float = DUP_GAP_S) -> list[tuple[int, int]]:
+    """Pairs (earlier, later) of segments in ``info`` that follow each other in one video: the later one
+    starts no earlier than the earlier one and at most ``gap_s`` after it ends."""
+    by_video: dict[str, list[int]] = {}
+    for sid, seg in info.items():
+        by_video.setdefault(seg["video_id"], []).append(sid)
+    pairs = []
+    for ids in by_video.values():
+        ids.sort(key=lambda sid: (info[sid]["start"], sid))
+        for i, a in enumerate(ids):
+            for b in ids[i + 1:]:
+                if info[b]["start"] > info[a]["end"] + gap_s:
+                    break
+                pairs.append((a, b))
+    return pairs
+
+
 def alike(a: dict, b: dict, cosine: float | None) -> bool:
     ta, tb = " ".join((a.get("text") or "").lower().split()), " ".join((b.get("text") or "").lower().split())
     if ta and ta == tb:

@@ -4,10 +4,16 @@ Each returns ``[(segment_id, score)]`` best first, ordered deterministically (sc
 
 pgvector 0.6 has no iterative index scan: a ``WHERE`` filter applied after an HNSW scan sees only the
 ``ef_search`` nearest rows and can return fewer rows than asked. Filtered searches therefore take their own
-path: exact distances over the filtered rows when they are few (``EXACT_FILTER_MAX``) or too rare for an
-HNSW scan to find enough of them (share × 1000 < 1.5 × rows wanted); else an HNSW scan with over-fetch
-(``ef_search`` = 1.5 × rows wanted ÷ share, then the maximum), falling back to exact search when that still
-cannot fill the page.
+path: exact distances over the filtered rows when they are few (counted, up to ``EXACT_FILTER_MAX``) or too
+rare for an HNSW scan to find enough of them (share × 1000 < 1.5 × rows wanted, the share estimated by the
+planner from its statistics); else an HNSW scan with over-fetch (``ef_search`` = 1.5 × rows wanted ÷ share,
+then the maximum), falling back to exact search when that still cannot fill the page.
+
+Full-text search ranks every segment that contains a query word, so its cost follows how common the words
+are. Words on more than ``COMMON_WORD_ROWS`` segments (by PostgreSQL's statistics of the ``tsv`` column:
+"person", "holding" in a large library's automatic captions) are left out of the full-text query; their
+matches would be ranked almost at random anyway, and meaning search still sees them. A filter is applied
+to the word matches, not the other way round.
 """
 from __future__ import annotations
 
@@ -17,9 +23,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import psycopg
 
+from core.textindex import tsquery_of
+
 EXACT_FILTER_MAX = 3_000      # filtered rows up to which exact distance is cheaper than the HNSW detour (bench)
 MAX_EF_SEARCH = 1000          # pgvector's upper bound for hnsw.ef_search
-COUNT_CAP = 50_000            # filtered rows are counted up to this (index-only) to estimate the filter's share
+COMMON_WORD_ROWS = 10_000     # words on more segments than this are too common to rank by (see above)
 # Full-text weights {D, C, B, A}: A = members + edited caption, B = Korean caption + transcript, C = auto caption.
 TEXT_WEIGHTS = "{0.05, 0.2, 0.5, 1.0}"
 
@@ -48,8 +56,8 @@ class Filters:
 def count_filtered(conn: psycopg.Connection, filters: Filters, cap: int) -> int:
     """An upper bound of the rows passing the filter, counted up to ``cap`` + 1.
 
-    Each part of the filter is counted on its own index (index-only, cheap at any size) and the smallest
-    count is the bound: the exact path then scans at most that many rows.
+    Each part of the filter is counted on its own index (index-only) and the smallest count is the bound:
+    the exact path then scans at most that many rows.
     """
     counts = []
     for mid in filters.member_ids:
@@ -61,6 +69,15 @@ def count_filtered(conn: psycopg.Connection, filters: Filters, cap: int) -> int:
     return int(min(counts)) if counts else cap + 1
 
 
+def planned_share(conn: psycopg.Connection, filters: Filters) -> float:
+    """The planner's estimate of the share of segments passing the filter (its statistics; no rows read)."""
+    where, params = filters.sql()
+    plan = conn.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM segments s WHERE {where}", params,
+                        prepare=False).fetchone()
+    rows = float(next(iter(plan.values()))[0]["Plan"]["Plan Rows"])
+    return rows / max(estimated_rows(conn), rows, 1.0)
+
+
 def estimated_rows(conn: psycopg.Connection) -> float:
     """The planner's row estimate for segments (free; -1 before the first ANALYZE)."""
     return float(conn.execute("SELECT reltuples FROM pg_class WHERE oid = 'segments'::regclass").fetchone()["reltuples"])
@@ -69,15 +86,15 @@ def estimated_rows(conn: psycopg.Connection) -> float:
 def vector_exact(conn: psycopg.Connection, qvec: np.ndarray, n: int, filters: Filters) -> list[tuple[int, float]]:
     """Exact cosine distance over the filtered rows. ``+ 0`` keeps the planner off the HNSW index.
 
-    With a member filter the scan starts from that member's rows in ``segment_members`` (an index), so its
-    cost follows the filtered rows, not the library.
+    With a member filter (and no video) the vectors come from that member's entries in the index
+    ``segment_members_vectors`` (migration 003): consecutive pages, no table reads, so the cost follows the
+    member's segments, not the library. With a video, the video's segments are read by its index.
     """
-    if filters.member_ids:
-        rest = Filters(member_ids=filters.member_ids[1:], video_id=filters.video_id)
-        where, params = rest.sql()
-        sql = (f"SELECT s.id, (s.embedding <=> %s) + 0 AS dist FROM segment_members sm0 "
-               f"JOIN segments s ON s.id = sm0.segment_id WHERE sm0.member_id = %s AND {where} "
-               f"AND s.embedding IS NOT NULL ORDER BY 2, 1 LIMIT %s")
+    if filters.member_ids and filters.video_id is None:
+        where, params = Filters(member_ids=filters.member_ids[1:]).sql("m")
+        sql = (f"SELECT m.id, (m.embedding <=> %s) + 0 AS dist FROM (SELECT segment_id AS id, embedding "
+               f"FROM segment_members WHERE member_id = %s) m WHERE m.embedding IS NOT NULL AND {where} "
+               f"ORDER BY 2, 1 LIMIT %s")
         params = [qvec, filters.member_ids[0], *params, n]
     else:
         where, params = filters.sql()
@@ -112,11 +129,11 @@ def vector_candidates(conn: psycopg.Connection, qvec: np.ndarray, n: int, ef_sea
     need = n if need is None else min(need, n)
     if not filters.active:
         return vector_hnsw(conn, qvec, n, ef_search), "hnsw"
-    bound = count_filtered(conn, filters, max(exact_max, COUNT_CAP))
+    bound = count_filtered(conn, filters, exact_max)
     if bound <= exact_max:
         return vector_exact(conn, qvec, n, filters), "exact"
     # The scan sees ef_search rows before the filter keeps a share of them: expect share × ef_search rows.
-    share = bound / max(estimated_rows(conn), bound)
+    share = max(planned_share(conn, filters), bound / max(estimated_rows(conn), bound))
     ef_needed = math.ceil(1.5 * need / share)
     if ef_needed > MAX_EF_SEARCH:
         return vector_exact(conn, qvec, n, filters), "exact-selective"
@@ -127,43 +144,65 @@ def vector_candidates(conn: psycopg.Connection, qvec: np.ndarray, n: int, ef_sea
     return vector_exact(conn, qvec, n, filters), "exact-fallback"
 
 
-def text_candidates(conn: psycopg.Connection, tsquery: str, n: int, filters: Filters) -> list[tuple[int, float]]:
-    """Full-text matches ranked by ts_rank_cd with edited captions (A) above automatic ones (C)."""
+def common_words(conn: psycopg.Connection, max_rows: int = COMMON_WORD_ROWS) -> set[str]:
+    """Index words on more than ``max_rows`` segments, from ANALYZE's statistics of ``tsv``."""
+    row = conn.execute(
+        "SELECT st.most_common_elems::text::text[] AS words, st.most_common_elem_freqs AS freqs, c.reltuples "
+        "FROM pg_stats st JOIN pg_class c ON c.oid = 'segments'::regclass WHERE st.schemaname = current_schema() "
+        "AND st.tablename = 'segments' AND st.attname = 'tsv'").fetchone()
+    if not row or not row["words"] or row["reltuples"] * max(row["freqs"]) <= max_rows:
+        return set()
+    return {w for w, f in zip(row["words"], row["freqs"]) if f * row["reltuples"] > max_rows}
+
+
+def text_candidates(conn: psycopg.Connection, tokens: list[str], n: int, filters: Filters,
+                    common_rows: int = COMMON_WORD_ROWS) -> list[tuple[int, float]]:
+    """Full-text matches of any of ``tokens`` (index tokens: words, Hangul bigrams), ranked by ts_rank with
+    edited captions (weight A) above automatic ones (C). Tokens on more than ``common_rows`` segments are
+    dropped first."""
+    common = common_words(conn, common_rows) if tokens else set()
+    tsquery = tsquery_of([t for t in tokens if t not in common])
     if not tsquery:
         return []
-    where, params = filters.sql()
+    where, params = filters.sql("h")
     rows = conn.execute(
-        f"SELECT s.id, ts_rank_cd('{TEXT_WEIGHTS}'::float4[], s.tsv, q) AS rank "
-        f"FROM segments s, to_tsquery('simple', %s) q WHERE s.tsv @@ q AND {where} "
-        f"ORDER BY rank DESC, s.id LIMIT %s",
+        f"WITH h AS MATERIALIZED (SELECT s.id, s.video_id, ts_rank('{TEXT_WEIGHTS}'::float4[], s.tsv, q) AS rank "
+        f"FROM segments s, to_tsquery('simple', %s) q WHERE s.tsv @@ q) "
+        f"SELECT h.id, h.rank FROM h WHERE {where} ORDER BY h.rank DESC, h.id LIMIT %s",
         [tsquery, *params, n],
     ).fetchall()
     return [(r["id"], float(r["rank"])) for r in rows]
 
 
+# The ordering of a member's segments in a member-only search; the same text as in the index
+# segment_members_listing (db/migrations/002_member_listing.sql), so the index is used.
+LISTING_CONFIDENCE = ("(CASE WHEN sm.source = 'manual' THEN 1.0::real "
+                      "ELSE COALESCE(sm.confidence, 0.0::real) END)")
+
+
 def member_listing(conn: psycopg.Connection, n: int, filters: Filters) -> list[tuple[int, float]]:
     """When the query names only members (or only a video): their segments, surest face match first
-    (manual tags count as 1.0), then by video and time."""
-    where, params = filters.sql()
+    (manual tags count as 1.0), then in indexing order; a video alone lists its segments in time order."""
     if not filters.member_ids:
+        where, params = filters.sql()
         rows = conn.execute(f"SELECT s.id, 0.0 AS conf FROM segments s WHERE {where} "
                             f"ORDER BY s.video_id, s.start_s, s.id LIMIT %s", [*params, n]).fetchall()
     else:
+        rest = Filters(member_ids=filters.member_ids[1:], video_id=filters.video_id)
+        where, params = rest.sql()
         rows = conn.execute(
-            f"SELECT s.id, CASE WHEN sm.source = 'manual' THEN 1.0 ELSE COALESCE(sm.confidence, 0) END AS conf "
-            f"FROM segment_members sm JOIN segments s ON s.id = sm.segment_id "
-            f"WHERE sm.member_id = %s AND {where} ORDER BY conf DESC, s.video_id, s.start_s, s.id LIMIT %s",
+            f"SELECT s.id, {LISTING_CONFIDENCE} AS conf FROM segment_members sm JOIN segments s ON s.id = sm.segment_id "
+            f"WHERE sm.member_id = %s AND {where} ORDER BY {LISTING_CONFIDENCE} DESC, sm.segment_id LIMIT %s",
             [filters.member_ids[0], *params, n]).fetchall()
     return [(r["id"], float(r["conf"])) for r in rows]
 
 
-def adjacent_pairs(conn: psycopg.Connection, ids: list[int], gap_s: float) -> list[tuple[int, int, float | None]]:
-    """Pairs (earlier, later, cosine) among ``ids`` that are neighbours in time in one video (gap ≤ ``gap_s``)."""
-    if len(ids) < 2:
-        return []
+def pair_cosines(conn: psycopg.Connection, pairs: list[tuple[int, int]]) -> dict[tuple[int, int], float | None]:
+    """Cosine similarity of each pair of segments' embeddings (None where one has no embedding)."""
+    if not pairs:
+        return {}
     rows = conn.execute(
-        "SELECT a.id AS a, b.id AS b, 1 - (a.embedding <=> b.embedding) AS cos FROM segments a "
-        "JOIN segments b ON b.video_id = a.video_id AND b.id <> a.id AND b.start_s >= a.start_s "
-        "AND b.start_s - a.end_s <= %s WHERE a.id = ANY(%s) AND b.id = ANY(%s)",
-        (gap_s, ids, ids)).fetchall()
-    return [(r["a"], r["b"], None if r["cos"] is None else float(r["cos"])) for r in rows]
+        "SELECT p.a, p.b, 1 - (a.embedding <=> b.embedding) AS cos FROM unnest(%s::bigint[], %s::bigint[]) p(a, b) "
+        "JOIN segments a ON a.id = p.a JOIN segments b ON b.id = p.b",
+        ([a for a, _ in pairs], [b for _, b in pairs])).fetchall()
+    return {(r["a"], r["b"]): None if r["cos"] is None else float(r["cos"]) for r in rows}

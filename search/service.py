@@ -1,7 +1,8 @@
 """The one search function behind Slack and the web: ``search_segments``.
 
     query → clean → member names found (filter) → [Korean query also translated to English by Gemini]
-          → per query text: pgvector cosine + full-text → reciprocal rank fusion → near-duplicates collapsed
+          → per query text: pgvector cosine ∥ full-text (side by side, one pooled connection each)
+          → reciprocal rank fusion → near-duplicates collapsed
           → page (offset/limit, stable) → results with why + confidence → Korean captions + summary (Gemini)
 
 Gemini problems never fail a search: the answer comes in English with a ``notice``.
@@ -10,12 +11,14 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 
 from core.auth import make_edit_url
 from core.errors import MvseError
-from core.textindex import index_tokens, query_tokens, tsquery_text
+from core.textindex import index_tokens, query_tokens
 from db.embeddings import recorded_embedding_model
 from db.segments import segment_members
 from search import ranking, retrieval, translations
@@ -34,6 +37,7 @@ log = logging.getLogger(__name__)
 SMALL_POOL = 100          # candidates per retriever for the first pages (every page ≤ 50 deep cuts the same list)
 LARGE_POOL = 1000         # for deeper pages; beyond this the list ends (next_offset None)
 SUMMARY_CAPTIONS = 5
+_LEGS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="search-leg")   # retrievers run side by side
 
 
 def _pool_size(window: int) -> int:
@@ -127,30 +131,32 @@ def search_segments(ctx, query: str, *, limit: int = 10, offset: int = 0, member
     window = offset + limit
     pool = _pool_size(window)
     cosines: dict[int, float] = {}
-    lists: list[list[tuple[int, float]]] = []
     paths: list[str] = []
-    with ctx.db.connection() as conn:
-        if texts:
-            for i, t in enumerate(texts):
-                if use_vectors:
-                    vec_hits, path = retrieval.vector_candidates(conn, qvecs[i], pool, ctx.config.search.ef_search,
-                                                                 filters, need=window + limit)
-                    paths.append(path)
-                    lists.append(vec_hits)
-                    for sid, dist in vec_hits:
-                        cosines[sid] = max(cosines.get(sid, -1.0), 1.0 - dist)
-                lists.append(retrieval.text_candidates(conn, tsquery_text(t), pool, filters))
-            scores = ranking.rrf(lists)
-        else:
+    if texts:
+        vector_legs = [partial(retrieval.vector_candidates, qvec=qvecs[i], n=pool, ef_search=ctx.config.search.ef_search,
+                               filters=filters, need=window + limit) for i in range(len(texts)) if use_vectors]
+        text_legs = [partial(retrieval.text_candidates, tokens=query_tokens(t), n=pool, filters=filters) for t in texts]
+        found = _run_legs(ctx.db, vector_legs + text_legs)
+        lists = found[len(vector_legs):]
+        for hits, path in found[:len(vector_legs)]:
+            paths.append(path)
+            lists.append(hits)
+            for sid, dist in hits:
+                cosines[sid] = max(cosines.get(sid, -1.0), 1.0 - dist)
+        scores = ranking.rrf(lists)
+    else:
+        with ctx.db.connection() as conn:
             scores = {sid: conf for sid, conf in retrieval.member_listing(conn, pool, filters)}
-            paths.append("listing")
+        paths.append("listing")
+    with ctx.db.connection() as conn:
         info = _details(conn, list(scores))
+        scores = {sid: score for sid, score in scores.items() if sid in info}     # deleted meanwhile
         if texts:
             for sid in scores:
                 if info[sid]["edited"]:
                     scores[sid] += ranking.EDITED_BONUS
         ranked = ranking.order(scores)
-        groups = ranking.collapse(ranked, info, retrieval.adjacent_pairs(conn, ranked, ranking.DUP_GAP_S))
+        groups = ranking.collapse(ranked, info, _adjacent_with_cosines(conn, info))
         page = groups[offset:window]
         members_of = segment_members(conn, [g.lead for g in page])
 
@@ -178,6 +184,29 @@ def search_segments(ctx, query: str, *, limit: int = 10, offset: int = 0, member
         "retrieval": paths,
         "took_ms": round((time.perf_counter() - started) * 1000, 1),
     }
+
+
+def _run_legs(db, legs: list) -> list:
+    """Run the retrievers at once, each on its own pooled connection; their results in the order given.
+
+    The caller holds no connection while it waits, and each worker holds at most one, so a busy pool only
+    makes a search wait its turn.
+    """
+    def run(leg):
+        with db.connection() as conn:
+            return leg(conn)
+
+    if len(legs) == 1:
+        return [run(legs[0])]
+    return [f.result() for f in [_LEGS.submit(run, leg) for leg in legs]]
+
+
+def _adjacent_with_cosines(conn, info: dict[int, dict]) -> list[tuple[int, int, float | None]]:
+    """Neighbouring candidates, with their embeddings' cosine where their words alone do not make them alike."""
+    pairs = ranking.adjacent(info)
+    unsure = [(a, b) for a, b in pairs if not ranking.alike(info[a], info[b], None)]
+    cosines = retrieval.pair_cosines(conn, unsure)
+    return [(a, b, cosines.get((a, b))) for a, b in pairs]
 
 
 def _embed_query(embedder, texts: list[str], recorded: dict | None) -> tuple[np.ndarray, str | None]:

@@ -88,3 +88,42 @@ def test_end_before_start_is_refused_by_the_schema(db):
         conn.execute("INSERT INTO videos (id, title) VALUES ('v1', 'Video')")
         with pytest.raises(psycopg.errors.CheckViolation):
             conn.execute("INSERT INTO segments (video_id, start_s, end_s) VALUES ('v1', 5, 5)")
+
+
+def test_embedded_server_cache_size_applies_from_its_next_start(tmp_path):
+    from db.server import embedded_server, restart_embedded_server, stop_embedded_servers
+
+    pgdata = tmp_path / "pgdata"
+    try:
+        srv = embedded_server(pgdata, shared_buffers_mb=48)
+        with psycopg.connect(srv.get_uri()) as conn:
+            assert conn.execute("SHOW shared_buffers").fetchone()[0] == "128MB"     # the server was already up
+        srv = restart_embedded_server(pgdata, shared_buffers_mb=48)
+        with psycopg.connect(srv.get_uri()) as conn:
+            assert conn.execute("SHOW shared_buffers").fetchone()[0] == "48MB"
+    finally:
+        stop_embedded_servers()
+    assert not (pgdata / "postmaster.pid").exists()          # stopped with its last holder, after the restart too
+
+
+def test_member_rows_keep_a_copy_of_their_segments_embedding(db, tiny_embedder):
+    """segment_members.embedding (migration 003, read by member-filtered exact search) follows the segment."""
+    from db.embeddings import switch_embedding_model
+    from tests.factories import add_member, add_segment, add_video
+
+    def copies(conn):
+        return conn.execute("SELECT bool_and(sm.embedding IS NOT DISTINCT FROM s.embedding) AS same, count(*) AS n "
+                            "FROM segment_members sm JOIN segments s ON s.id = sm.segment_id").fetchone()
+
+    with db.connection() as conn:
+        add_video(conn, "v", "V")
+        sid = add_segment(conn, "v", 0, 4, tiny_embedder, caption="a cat sleeps", members=["Mina", "Jun"])
+        assert copies(conn) == {"same": True, "n": 2}            # tagged first, embedded after
+        conn.execute("UPDATE segments SET caption_edited = 'a dog runs' WHERE id = %s", (sid,))
+        refresh_search_fields(conn, [sid], tiny_embedder)       # re-embedded after an edit
+        conn.execute("INSERT INTO segment_members (segment_id, member_id) VALUES (%s, %s)",
+                     (sid, add_member(conn, "Hana")))           # tagged after embedding
+        assert copies(conn) == {"same": True, "n": 3}
+        assert conn.execute("SELECT count(*) AS n FROM segment_members WHERE embedding IS NULL").fetchone()["n"] == 0
+        switch_embedding_model(conn, "another-model", tiny_embedder.dim)          # embeddings cleared
+        assert conn.execute("SELECT count(*) AS n FROM segment_members WHERE embedding IS NOT NULL").fetchone()["n"] == 0

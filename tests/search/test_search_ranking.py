@@ -82,7 +82,7 @@ def _synthetic(db, n=3000, tagged_every=25, seed=1):
         with conn.cursor() as cur:
             cur.executemany("INSERT INTO segment_members (segment_id, member_id, confidence) VALUES (%s, %s, 0.9)",
                             [(sid, mid) for sid in tagged])
-        conn.execute("ANALYZE segments")
+        conn.execute("ANALYZE segments, segment_members")          # what autovacuum does after a bulk load
     return np.asarray(ids), x, mid, set(tagged)
 
 
@@ -135,3 +135,31 @@ def test_unloadable_or_mismatched_model_falls_back_to_words(db, make_config, lib
     out = search_segments(other, "fireworks over the city")
     assert out["results"][0]["caption"] == "fireworks explode over the city at night"
     assert "indexer reembed" in out["notice"]
+
+
+def test_too_common_words_are_left_out_of_the_full_text_ranking(db, tiny_embedder):
+    with db.connection() as conn:
+        add_video(conn, "c", "Common")
+        for i in range(30):
+            add_segment(conn, "c", 10.0 * i, 10.0 * i + 5, tiny_embedder, caption=f"a person stands still {i}")
+        skater = add_segment(conn, "c", 400, 405, tiny_embedder, caption="a person rides a skateboard")
+        conn.execute("ANALYZE segments")
+        common = retrieval.common_words(conn, max_rows=10)
+        narrowed = retrieval.text_candidates(conn, ["person", "skateboard"], 10, retrieval.Filters(), common_rows=10)
+        everything = retrieval.text_candidates(conn, ["person", "skateboard"], 100, retrieval.Filters())
+    assert "person" in common and "skateboard" not in common
+    assert [sid for sid, _ in narrowed] == [skater]             # "person" (31 segments) no longer ranks them all
+    assert len(everything) == 31 and everything[0][0] == skater  # under the default bound it still does
+
+
+def test_member_listing_reads_the_listing_index(db):
+    """The expression in LISTING_CONFIDENCE and in migration 002's index must stay the same text."""
+    _, _, mid, tagged = _synthetic(db, n=500, tagged_every=5)
+    scans = "SELECT pg_stat_get_xact_numscans('segment_members_listing'::regclass) AS idx_scan"   # this transaction
+    with db.connection() as conn:
+        conn.execute("SET LOCAL enable_seqscan = off")          # the table is tiny: make the index the only way
+        before = conn.execute(scans).fetchone()["idx_scan"]
+        listed = retrieval.member_listing(conn, 20, retrieval.Filters(member_ids=[mid]))
+        after = conn.execute(scans).fetchone()["idx_scan"]
+    assert after == before + 1
+    assert [sid for sid, _ in listed] == sorted(tagged)[:20]          # equal confidence: indexing order
