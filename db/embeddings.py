@@ -24,6 +24,7 @@ def recorded_embedding_model(conn: psycopg.Connection) -> dict | None:
 def _fix_column(conn: psycopg.Connection, dim: int) -> None:
     conn.execute("DROP INDEX IF EXISTS segments_embedding_hnsw")
     conn.execute(f"ALTER TABLE segments ALTER COLUMN embedding TYPE vector({int(dim)})")
+    conn.execute(f"ALTER TABLE segment_members ALTER COLUMN embedding TYPE vector({int(dim)})")   # its copy
     conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
     conn.execute("CREATE INDEX segments_embedding_hnsw ON segments USING hnsw (embedding vector_cosine_ops)")
 

@@ -126,6 +126,19 @@ COMMANDS = {"index": cmd_index, "enroll": cmd_enroll, "import-legacy": cmd_impor
             "reembed": cmd_reembed, "status": cmd_status}
 
 
+ADDS_VECTORS = {"index", "import-legacy", "reembed"}
+
+
+def _index_frequent_members(db) -> None:
+    """Members now on many segments get their own HNSW index (db/member_vectors.py)."""
+    from db.member_vectors import ensure_member_indexes
+
+    with db.connection() as conn:
+        built = ensure_member_indexes(conn)
+    if built:
+        print(f"built member vector indexes for member id(s) {', '.join(map(str, built))}")
+
+
 def main(argv: list[str] | None = None) -> int:
     from core.config import ConfigError
     from core.errors import MvseError
@@ -136,7 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     db = None
     try:
         cfg, db, embedder = _open(args)
-        return COMMANDS[args.command](args, cfg, db, embedder)
+        code = COMMANDS[args.command](args, cfg, db, embedder)
+        if args.command in ADDS_VECTORS:
+            _index_frequent_members(db)
+        return code
     except (ConfigError, MvseError, DatabaseUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

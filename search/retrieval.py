@@ -4,10 +4,12 @@ Each returns ``[(segment_id, score)]`` best first, ordered deterministically (sc
 
 pgvector 0.6 has no iterative index scan: a ``WHERE`` filter applied after an HNSW scan sees only the
 ``ef_search`` nearest rows and can return fewer rows than asked. Filtered searches therefore take their own
-path: exact distances over the filtered rows when they are few (counted, up to ``EXACT_FILTER_MAX``) or too
-rare for an HNSW scan to find enough of them (share × 1000 < 1.5 × rows wanted, the share estimated by the
-planner from its statistics); else an HNSW scan with over-fetch (``ef_search`` = 1.5 × rows wanted ÷ share,
-then the maximum), falling back to exact search when that still cannot fill the page.
+path: the member's own HNSW index when the filter is one member who has one (``db.member_vectors``: members
+on many segments); exact distances over the filtered rows when they are few (counted, up to
+``EXACT_FILTER_MAX``) or too rare for an HNSW scan to find enough of them (share × 1000 < 1.5 × rows wanted,
+the share estimated by the planner from its statistics); else an HNSW scan of the library with over-fetch
+(``ef_search`` = 1.5 × rows wanted ÷ share, then the maximum), falling back to exact search when that still
+cannot fill the page.
 
 Full-text search ranks every segment that contains a query word, so its cost follows how common the words
 are. Words on more than ``COMMON_WORD_ROWS`` segments (by PostgreSQL's statistics of the ``tsv`` column:
@@ -24,6 +26,7 @@ import numpy as np
 import psycopg
 
 from core.textindex import tsquery_of
+from db.member_vectors import indexed_members
 
 EXACT_FILTER_MAX = 3_000      # filtered rows up to which exact distance is cheaper than the HNSW detour (bench)
 MAX_EF_SEARCH = 1000          # pgvector's upper bound for hnsw.ef_search
@@ -118,6 +121,17 @@ def vector_hnsw(conn: psycopg.Connection, qvec: np.ndarray, n: int, ef_search: i
     return sorted(((r["id"], float(r["dist"])) for r in rows), key=lambda t: (t[1], t[0]))
 
 
+def vector_member_hnsw(conn: psycopg.Connection, qvec: np.ndarray, n: int, ef_search: int,
+                       member_id: int) -> list[tuple[int, float]]:
+    """The member's nearest segments from the member's own HNSW index (db/member_vectors.py). The member id
+    is written into the SQL (an int) so the planner can match the partial index's predicate."""
+    conn.execute(f"SET LOCAL hnsw.ef_search = {int(min(max(ef_search, n), MAX_EF_SEARCH))}")
+    rows = conn.execute(
+        f"SELECT segment_id AS id, embedding <=> %s AS dist FROM segment_members WHERE member_id = {int(member_id)} "
+        f"ORDER BY embedding <=> %s LIMIT %s", [qvec, qvec, n]).fetchall()
+    return sorted(((r["id"], float(r["dist"])) for r in rows), key=lambda t: (t[1], t[0]))
+
+
 def vector_candidates(conn: psycopg.Connection, qvec: np.ndarray, n: int, ef_search: int, filters: Filters,
                       exact_max: int = EXACT_FILTER_MAX, need: int | None = None) -> tuple[list[tuple[int, float]], str]:
     """Up to ``n`` nearest segments by cosine distance, and the path taken (for diagnostics and the benchmark).
@@ -129,6 +143,10 @@ def vector_candidates(conn: psycopg.Connection, qvec: np.ndarray, n: int, ef_sea
     need = n if need is None else min(need, n)
     if not filters.active:
         return vector_hnsw(conn, qvec, n, ef_search), "hnsw"
+    if len(filters.member_ids) == 1 and filters.video_id is None and filters.member_ids[0] in indexed_members(conn):
+        rows = vector_member_hnsw(conn, qvec, n, ef_search, filters.member_ids[0])
+        if len(rows) >= need:
+            return rows, "hnsw-member"
     bound = count_filtered(conn, filters, exact_max)
     if bound <= exact_max:
         return vector_exact(conn, qvec, n, filters), "exact"

@@ -5,6 +5,17 @@
 -- on consecutive index pages, read by an index-only scan. Triggers keep the copy equal to segments.embedding.
 ALTER TABLE segment_members ADD COLUMN embedding vector;
 
+-- Same dimension as segments.embedding once a model is recorded (db/embeddings.py keeps them equal), so
+-- frequent members can get their own HNSW index on it (db/member_vectors.py). pgvector's typmod is the dimension.
+DO $$
+DECLARE dim integer;
+BEGIN
+    SELECT atttypmod INTO dim FROM pg_attribute WHERE attrelid = 'segments'::regclass AND attname = 'embedding';
+    IF dim > 0 THEN
+        EXECUTE format('ALTER TABLE segment_members ALTER COLUMN embedding TYPE vector(%s)', dim);
+    END IF;
+END $$;
+
 UPDATE segment_members sm SET embedding = s.embedding FROM segments s WHERE s.id = sm.segment_id;
 
 CREATE INDEX segment_members_vectors ON segment_members (member_id) INCLUDE (segment_id, embedding);

@@ -163,3 +163,23 @@ def test_member_listing_reads_the_listing_index(db):
         after = conn.execute(scans).fetchone()["idx_scan"]
     assert after == before + 1
     assert [sid for sid, _ in listed] == sorted(tagged)[:20]          # equal confidence: indexing order
+
+
+def test_a_frequent_member_gets_an_hnsw_index_of_their_own(db):
+    from db.member_vectors import ensure_member_indexes, indexed_members
+
+    ids, x, mid, tagged = _synthetic(db)                       # 120 of 3000 segments tagged
+    mask = np.isin(ids, list(tagged))
+    q = PlaneEmbedder().embed(["query two"])[0]
+    truth = list(ids[mask][np.argsort(-(x[mask] @ q), kind="stable")])
+    filters = retrieval.Filters(member_ids=[mid])
+    with db.connection() as conn:
+        assert ensure_member_indexes(conn, min_rows=121) == []     # not frequent enough
+        assert ensure_member_indexes(conn, min_rows=120) == [mid]
+        assert ensure_member_indexes(conn, min_rows=120) == []     # built once
+        assert indexed_members(conn) == {mid}
+        got, path = retrieval.vector_candidates(conn, q, 20, 40, filters)
+        both, both_path = retrieval.vector_candidates(conn, q, 20, 40, retrieval.Filters(member_ids=[mid], video_id="syn"))
+    assert path == "hnsw-member" and len(got) == 20 and all(sid in tagged for sid, _ in got)
+    assert len({sid for sid, _ in got[:10]} & set(truth[:10])) >= 9
+    assert both_path != "hnsw-member" and [sid for sid, _ in both] == truth[:20]   # a second filter: another path
