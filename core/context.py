@@ -11,6 +11,7 @@ from fastapi import HTTPException, Request
 
 from core.auth import SESSION_COOKIE, Principal, principal_for
 from core.config import Config
+from core.embedding import QueryVectors
 
 
 @dataclass
@@ -20,6 +21,10 @@ class AppContext:
     embedder: Any               # core.embedding.TextEmbedder (lazy)
     translator: Any = None      # search.gemini translator, or None when Gemini is not configured
     extras: dict = field(default_factory=dict)
+    query_vectors: QueryVectors = field(init=False, repr=False)     # search queries' vectors, cached
+
+    def __post_init__(self) -> None:
+        self.query_vectors = QueryVectors(self.embedder)
 
 
 def get_context(request: Request) -> AppContext:

@@ -8,6 +8,7 @@ Long texts are embedded in word chunks and the chunk vectors averaged, because s
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol
 
@@ -102,6 +103,36 @@ class LazyEmbedder:
 
     def embed(self, texts: list[str]) -> np.ndarray:
         return self.load().embed(texts)
+
+
+class QueryVectors:
+    """Vectors of recent search queries, so a query is embedded once: "More results" in Slack, the next page
+    in the editor and a repeated search reuse it. A vector depends only on the model and the text, so
+    nothing ever makes an entry stale. Thread-safe; the model runs outside the lock."""
+
+    def __init__(self, embedder: TextEmbedder, size: int = 1024):
+        self.embedder = embedder
+        self._size = size
+        self._lock = threading.Lock()
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.embedder.dim), dtype=np.float32)
+        with self._lock:
+            found = {t: self._vectors[t] for t in texts if t in self._vectors}
+            for t in found:
+                self._vectors.move_to_end(t)
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            fresh = dict(zip(missing, self.embedder.embed(missing)))
+            with self._lock:
+                for t, vec in fresh.items():
+                    self._vectors[t] = vec
+                while len(self._vectors) > self._size:
+                    self._vectors.popitem(last=False)
+            found.update(fresh)
+        return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
 
 
 def embedder_from_config(cfg) -> LazyEmbedder:

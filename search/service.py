@@ -1,7 +1,7 @@
 """The one search function behind Slack and the web: ``search_segments``.
 
     query → clean → member names found (filter) → [Korean query also translated to English by Gemini]
-          → per query text: pgvector cosine ∥ full-text (side by side, one pooled connection each)
+          → per query text: full-text ∥ (embed the query → pgvector cosine), one pooled connection each
           → reciprocal rank fusion → near-duplicates collapsed
           → page (offset/limit, stable) → results with why + confidence → Korean captions + summary (Gemini)
 
@@ -9,9 +9,10 @@ Gemini problems never fail a search: the answer comes in English with a ``notice
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 
 import numpy as np
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 SMALL_POOL = 100          # candidates per retriever for the first pages (every page ≤ 50 deep cuts the same list)
 LARGE_POOL = 1000         # for deeper pages; beyond this the list ends (next_offset None)
 SUMMARY_CAPTIONS = 5
+SUMMARY_KIND = "summary:ko"       # the summaries' kind in the translations cache (beside target languages)
 _LEGS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="search-leg")   # retrievers run side by side
 
 
@@ -123,22 +125,24 @@ def search_segments(ctx, query: str, *, limit: int = 10, offset: int = 0, member
         if query_en and query_en.strip().lower() != parsed.text.lower():
             texts.append(query_en)
 
-    qvecs, vector_notice = _embed_query(ctx.embedder, texts, recorded)
-    use_vectors = vector_notice is None
-    if vector_notice:
-        notices.append(vector_notice)
-
     window = offset + limit
     pool = _pool_size(window)
     cosines: dict[int, float] = {}
     paths: list[str] = []
     if texts:
-        vector_legs = [partial(retrieval.vector_candidates, qvec=qvecs[i], n=pool, ef_search=ctx.config.search.ef_search,
-                               filters=filters, need=window + limit) for i in range(len(texts)) if use_vectors]
-        text_legs = [partial(retrieval.text_candidates, tokens=query_tokens(t), n=pool, filters=filters) for t in texts]
-        found = _run_legs(ctx.db, vector_legs + text_legs)
-        lists = found[len(vector_legs):]
-        for hits, path in found[:len(vector_legs)]:
+        # Words need no vector: the full-text legs run while the query is embedded, the vector legs after.
+        text_jobs = [_start_leg(ctx.db, partial(retrieval.text_candidates, tokens=query_tokens(t), n=pool,
+                                                filters=filters)) for t in texts]
+        qvecs, vector_notice = _embed_query(ctx, texts, recorded)
+        if vector_notice:
+            notices.append(vector_notice)
+        vector_jobs = [] if vector_notice else [
+            _start_leg(ctx.db, partial(retrieval.vector_candidates, qvec=qvec, n=pool,
+                                       ef_search=ctx.config.search.ef_search, filters=filters, need=window + limit))
+            for qvec in qvecs]
+        lists = [job.result() for job in text_jobs]
+        for job in vector_jobs:
+            hits, path = job.result()
             paths.append(path)
             lists.append(hits)
             for sid, dist in hits:
@@ -166,10 +170,7 @@ def search_segments(ctx, query: str, *, limit: int = 10, offset: int = 0, member
                        scores[g.lead], top, bool(texts), actor) for g in page]
 
     _add_korean(ctx, gemini, results, info)
-    summary = None
-    if results and gemini.usable:
-        summary = gemini.call(gemini.translator.summarize, text,
-                              [r["caption"] for r in results[:SUMMARY_CAPTIONS] if r["caption"]])
+    summary = _summary(ctx, gemini, text, results)
     if gemini.notice and (results or ctx.translator is not None):
         notices.append(gemini.notice)
     return {
@@ -186,19 +187,14 @@ def search_segments(ctx, query: str, *, limit: int = 10, offset: int = 0, member
     }
 
 
-def _run_legs(db, legs: list) -> list:
-    """Run the retrievers at once, each on its own pooled connection; their results in the order given.
-
-    The caller holds no connection while it waits, and each worker holds at most one, so a busy pool only
-    makes a search wait its turn.
-    """
-    def run(leg):
+def _start_leg(db, leg) -> Future:
+    """Start one retriever on its own pooled connection. The caller holds no connection while it waits,
+    and each worker holds at most one, so a busy pool only makes a search wait its turn."""
+    def run():
         with db.connection() as conn:
             return leg(conn)
 
-    if len(legs) == 1:
-        return [run(legs[0])]
-    return [f.result() for f in [_LEGS.submit(run, leg) for leg in legs]]
+    return _LEGS.submit(run)
 
 
 def _adjacent_with_cosines(conn, info: dict[int, dict]) -> list[tuple[int, int, float | None]]:
@@ -209,16 +205,16 @@ def _adjacent_with_cosines(conn, info: dict[int, dict]) -> list[tuple[int, int, 
     return [(a, b, cosines.get((a, b))) for a, b in pairs]
 
 
-def _embed_query(embedder, texts: list[str], recorded: dict | None) -> tuple[np.ndarray, str | None]:
-    """Query vectors, or a notice saying why meaning search is off (words still match)."""
-    if not texts:
-        return np.zeros((0, 1), dtype=np.float32), None
+def _embed_query(ctx, texts: list[str], recorded: dict | None) -> tuple[np.ndarray, str | None]:
+    """Query vectors (from the context's cache of recent queries), or a notice saying why meaning search is
+    off (words still match)."""
+    embedder = ctx.embedder
     try:
         if recorded and (recorded.get("name") != embedder.name or int(recorded.get("dim", -1)) != int(embedder.dim)):
             return np.zeros((0, 1), dtype=np.float32), (
                 f"Meaning search is off: the library was embedded with {recorded.get('name')!r} but the configured "
                 f"model is {embedder.name!r} (run `python -m indexer reembed`); matching words only.")
-        return embedder.embed(texts), None
+        return ctx.query_vectors.embed(texts), None
     except MvseError as err:           # the model cannot be loaded
         return np.zeros((0, 1), dtype=np.float32), f"Meaning search is off, matching words only: {err}"
 
@@ -308,20 +304,38 @@ def _result(ctx, group, seg: dict, members: list[dict], parsed: ParsedQuery, qto
     }
 
 
-def _translate_cached(ctx, gemini: _Gemini, texts: list[str], lang: str) -> dict[str, str]:
-    """Translations of ``texts`` from the cache, the rest from Gemini (then cached)."""
+def _cached_answers(ctx, gemini: _Gemini, texts: list[str], kind: str, ask) -> dict[str, str]:
+    """Gemini's answers for ``texts`` from the cache (per text, model and ``kind``), the rest from ``ask``
+    (a list of texts → their answers in order), then cached. Cached answers are served even after a
+    Gemini failure in this search."""
     model = gemini.translator.model
     with ctx.db.connection() as conn:
-        found = translations.cached(conn, texts, model, lang)
+        found = translations.cached(conn, texts, model, kind)
     missing = [t for t in dict.fromkeys(texts) if t and t not in found]
     if missing:
-        got = gemini.call(gemini.translator.translate, missing, lang)
+        got = gemini.call(ask, missing)
         if got:
             new = dict(zip(missing, got))
             with ctx.db.connection() as conn:
-                translations.store(conn, new, model, lang)
+                translations.store(conn, new, model, kind)
             found.update(new)
     return found
+
+
+def _translate_cached(ctx, gemini: _Gemini, texts: list[str], lang: str) -> dict[str, str]:
+    """Translations of ``texts`` into ``lang`` (cached per text and model)."""
+    return _cached_answers(ctx, gemini, texts, lang, lambda missing: gemini.translator.translate(missing, lang))
+
+
+def _summary(ctx, gemini: _Gemini, query: str, results: list[dict]) -> str | None:
+    """The one-line Korean summary of the best results, cached per query and captions (an edited caption
+    asks again)."""
+    captions = [r["caption"] for r in results[:SUMMARY_CAPTIONS] if r["caption"]]
+    if not captions or gemini.translator is None:
+        return None
+    key = json.dumps({"query": query, "captions": captions}, ensure_ascii=False)
+    return _cached_answers(ctx, gemini, [key], SUMMARY_KIND,
+                           lambda _: [gemini.translator.summarize(query, captions)]).get(key)
 
 
 def _add_korean(ctx, gemini: _Gemini, results: list[dict], info: dict) -> None:

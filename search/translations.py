@@ -1,4 +1,6 @@
-"""The translation cache (``translations`` table): one row per source text, model and target language."""
+"""The cache of Gemini's answers (``translations`` table): one row per source text, model and kind. The kind
+(column ``target_lang``) is the target language of a translation (``ko``, ``en``), or ``summary:ko`` for a
+result summary, whose source text is the query and the captions it summarised."""
 from __future__ import annotations
 
 import hashlib

@@ -18,12 +18,16 @@ def test_captions_translated_cached_and_summarised(gemini_ctx, library, fake_gem
     assert fake_gemini.requests[0]["model"] == "gemini-2.5-flash"
     with gemini_ctx.db.connection() as conn:
         rows = conn.execute("SELECT model, target_lang, source_text, translated FROM translations").fetchall()
-    assert len(rows) == 3 and {r["target_lang"] for r in rows} == {"ko"}
+    assert sorted(r["target_lang"] for r in rows) == ["ko", "ko", "ko", "summary:ko"]
+    assert {r["model"] for r in rows} == {"gemini-2.5-flash"}
 
     fake_gemini.requests.clear()
     again = search_segments(gemini_ctx, "a cat napping", limit=3)
     assert [r["caption_ko"] for r in again["results"]] == [r["caption_ko"] for r in out["results"]]
-    assert fake_gemini.tasks() == ["summary:"]          # captions came from the cache
+    assert again["summary"] == out["summary"]
+    assert fake_gemini.tasks() == []                    # captions and summary came from the cache
+    search_segments(gemini_ctx, "a cat napping", limit=2)
+    assert fake_gemini.tasks() == ["summary:"]          # other results: another summary
 
 
 def test_korean_query_is_also_searched_in_english(gemini_ctx, ctx, library, fake_gemini):
@@ -95,5 +99,7 @@ def test_wrong_key_and_http_route_use_the_configured_translator(app_factory, mak
     assert body["summary"] and body["notice"] is None
     bad = make_config(gemini={"api_key": "wrong", "base_url": fake_gemini.url, "timeout_s": 2})
     with TestClient(app_factory(bad, embedder=minilm_embedder)) as c:
-        body = c.get("/api/search", params={"q": "fireworks", "limit": 1}).json()
-    assert body["results"] and "API key" in body["notice"]
+        cached = c.get("/api/search", params={"q": "fireworks", "limit": 1}).json()
+        body = c.get("/api/search", params={"q": "a cat napping", "limit": 1}).json()
+    assert cached["summary"] and cached["results"][0]["caption_ko"] and cached["notice"] is None  # no call needed
+    assert body["results"] and body["summary"] is None and "API key" in body["notice"]
