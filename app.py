@@ -10,8 +10,8 @@ import logging
 import os
 import sys
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from core.config import Config, ConfigError, load_config
 from core.context import AppContext
@@ -24,8 +24,8 @@ log = logging.getLogger("mvse")
 def create_app(cfg: Config, db=None, embedder=None, translator=None) -> FastAPI:
     """Build the FastAPI app. ``db``/``embedder``/``translator`` default to what the config names."""
     from bot.slack import mount_slack
-    from editor.routes import router as editor_router
-    from search.api import router as search_router
+    from editor import api, media, pages
+    from search import api as search_api
     from search.gemini import translator_from_config
 
     if db is None:
@@ -43,8 +43,19 @@ def create_app(cfg: Config, db=None, embedder=None, translator=None) -> FastAPI:
             return {"status": "ok"}
         return JSONResponse({"status": "error", "detail": "database not answering"}, status_code=503)
 
-    app.include_router(search_router)
-    app.include_router(editor_router)
+    @app.exception_handler(MvseError)
+    async def mvse_error(request: Request, err: MvseError):
+        """Every error of ours, mapped once, with the error's status: an error page where the route answers
+        HTML (the editor's pages), else JSON ``{"detail", "error"}``."""
+        if err.status_code >= 500:
+            log.error("%s %s failed: %s", request.method, request.url.path, err)
+        if getattr(request.scope.get("route"), "response_class", None) is HTMLResponse:
+            return pages.error_page(request, err)
+        return JSONResponse({"detail": err.message or str(err), "error": type(err).__name__},
+                            status_code=err.status_code)
+
+    for router in (search_api.router, api.router, media.router, pages.router):
+        app.include_router(router)
     mount_slack(app, ctx)
     return app
 

@@ -4,6 +4,9 @@ import logging
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
+from bot.listeners.context import CONTEXT_KEY
+from core import urls
+
 log = logging.getLogger(__name__)
 
 
@@ -11,7 +14,7 @@ def mount_slack(app, ctx) -> None:
     if not ctx.config.slack_enabled:
         log.info("Slack is not configured (slack.bot_token, slack.signing_secret): serving the editor only")
 
-        @app.post("/slack/events", include_in_schema=False)
+        @app.post(urls.SLACK_EVENTS, include_in_schema=False)
         async def slack_not_configured():
             return JSONResponse({"error": "Slack is not configured on this server: set slack.bot_token and "
                                           "slack.signing_secret in the config and restart."}, status_code=503)
@@ -21,13 +24,12 @@ def mount_slack(app, ctx) -> None:
 
     from bot.app import build_bolt_app
 
-    bolt = build_bolt_app(ctx)
-    handler = AsyncSlackRequestHandler(bolt)
-    ctx.extras["slack_app"] = bolt
+    handler = AsyncSlackRequestHandler(build_bolt_app(ctx))
+    shared = {CONTEXT_KEY: ctx}     # every listener finds the app's context in Bolt's context
 
-    @app.post("/slack/events", include_in_schema=False)
+    @app.post(urls.SLACK_EVENTS, include_in_schema=False)
     async def slack_events(request: Request):
-        return await handler.handle(request)
+        return await handler.handle(request, addition_context_properties=shared)
 
     log.info("Slack bot ready: command %s at POST /slack/events", ctx.config.slack.command)
     if not ctx.config.public_url:

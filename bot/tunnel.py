@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.urls import Urls
+
 STARTUP_TIMEOUT_S = 8
 REQUEST_TIMEOUT_S = 4.0
 
@@ -70,6 +72,6 @@ def open_tunnel(cfg, port: int) -> Tunnel:
         url = "https://" + url[len("http://"):]
     cfg.public_url = url
     print(f"Public URL (ngrok): {url}", flush=True)
-    print(f"Slack request URL (paste into your Slack app: Slash Commands, Interactivity): {url}/slack/events",
+    print(f"Slack request URL (paste into your Slack app: Slash Commands, Interactivity): {Urls(url).slack_events()}",
           flush=True)
     return Tunnel(public_url=tunnel.public_url, _pyngrok_config=pyngrok_config)

@@ -15,9 +15,9 @@ import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import urlencode
-
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from core.urls import Urls
 
 SESSION_COOKIE = "mvse_session"
 _LINK_SALT = "mvse.edit-link"
@@ -27,8 +27,7 @@ _SESSION_SALT = "mvse.session"
 @dataclass(frozen=True)
 class Principal:
     actor: str  # "local", "token", "slack:U123", "web:<name>"
-    via: str    # "open", "bearer", "session", "link"
-    video_id: str | None = None  # a link grants its video (and the rest of the library: links are read-write)
+    via: str    # "open", "bearer", "session", "link" (a link grants the whole library, read-write)
 
 
 @lru_cache(maxsize=16)
@@ -56,8 +55,8 @@ def _serializer(cfg, salt: str) -> URLSafeTimedSerializer:
     return _serializer_for(signing_secret(cfg), salt)
 
 
-def make_link_token(cfg, actor: str, video_id: str) -> str:
-    return _serializer(cfg, _LINK_SALT).dumps({"a": actor, "v": video_id})
+def make_link_token(cfg, actor: str) -> str:
+    return _serializer(cfg, _LINK_SALT).dumps({"a": actor})
 
 
 def verify_link_token(cfg, token: str) -> Principal | None:
@@ -65,16 +64,12 @@ def verify_link_token(cfg, token: str) -> Principal | None:
         data = _serializer(cfg, _LINK_SALT).loads(token, max_age=cfg.auth.link_ttl_s)
     except (BadSignature, SignatureExpired):
         return None
-    return Principal(actor=str(data.get("a", "link")), via="link", video_id=data.get("v"))
+    return Principal(actor=str(data.get("a", "link")), via="link")
 
 
 def make_edit_url(cfg, video_id: str, segment_id: int | None = None, actor: str = "slack", base_url: str | None = None) -> str:
     """An absolute (when a public URL is known) editor link for one moment, signed for ``actor``."""
-    base = (base_url or cfg.public_url or "").rstrip("/")
-    params = {"t": make_link_token(cfg, actor, video_id)}
-    if segment_id is not None:
-        params["segment"] = str(segment_id)
-    return f"{base}/videos/{video_id}?{urlencode(params)}"
+    return Urls(base_url or cfg.public_url).moment(video_id, segment_id, token=make_link_token(cfg, actor))
 
 
 def make_session(cfg, actor: str) -> str:

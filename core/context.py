@@ -1,6 +1,7 @@
 """What a running app shares between its parts: config, database, embedder (lazy), translator.
 
-Routes get it with ``Depends(get_context)``; the Slack listeners receive it when they are registered.
+Routes get it with ``Depends(get_context)``; the Slack listeners find it in Bolt's ``context``
+(``bot.listeners.context``).
 """
 from __future__ import annotations
 
@@ -20,11 +21,15 @@ class AppContext:
     db: Any                     # db.Database
     embedder: Any               # core.embedding.TextEmbedder (lazy)
     translator: Any = None      # search.gemini translator, or None when Gemini is not configured
-    extras: dict = field(default_factory=dict)
     query_vectors: QueryVectors = field(init=False, repr=False)     # search queries' vectors, cached
 
     def __post_init__(self) -> None:
         self.query_vectors = QueryVectors(self.embedder)
+
+    def __deepcopy__(self, memo) -> AppContext:
+        """One per process (a pool, loaded models): Bolt copies a request's context for lazy listeners, and a
+        copy of this must be this."""
+        return self
 
 
 def get_context(request: Request) -> AppContext:

@@ -15,6 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from core.errors import ModelUnavailable
+from core.models import LazyModel, model_source, set_torch_threads
 
 
 class TextEmbedder(Protocol):
@@ -39,33 +40,37 @@ def chunk_words(text: str, words_per_chunk: int) -> list[str]:
     return [" ".join(words[i:i + words_per_chunk]) for i in range(0, len(words), words_per_chunk)]
 
 
-class SentenceTransformerEmbedder:
-    def __init__(self, model: str, device: str = "cpu", threads: int | None = 1, batch_size: int = 64):
-        self.name = model
-        self._batch_size = batch_size
-        if threads:
-            import torch
+class SentenceTransformerEmbedder(LazyModel):
+    """Any sentence-transformers model (``models.embedding``: hub name or folder), loaded on first use."""
 
-            torch.set_num_threads(threads)
+    kind = "embedding model"
+    fix = ("download it once with network access (it is cached by sentence-transformers), or set "
+           "models.embedding to a local sentence-transformers folder.")
+
+    def __init__(self, model: str, device: str = "cpu", threads: int | None = 1, batch_size: int = 64):
+        super().__init__(model)
+        self._device, self._threads, self._batch_size = device, threads, batch_size
+        self._words_per_chunk = 0
+
+    def _load(self):
+        local = Path(self.name).expanduser()
+        if local.exists() and not local.is_dir():
+            raise ModelUnavailable(f"models.embedding = {self.name!r} is a file; it must be a model folder or a hub name")
+        set_torch_threads(self._threads)
         from sentence_transformers import SentenceTransformer
 
-        local = Path(model).expanduser()
-        if local.exists() and not local.is_dir():
-            raise ModelUnavailable(f"models.embedding = {model!r} is a file; it must be a model folder or a hub name")
-        try:
-            self._model = SentenceTransformer(str(local) if local.is_dir() else model, device=device)
-        except Exception as err:  # hub unreachable, missing files, bad folder: all end here
-            raise ModelUnavailable(
-                f"Cannot load the embedding model {model!r} ({type(err).__name__}: {str(err).splitlines()[0][:200]}). "
-                "Fix: download it once with network access (it is cached by sentence-transformers), or set "
-                "models.embedding to a local sentence-transformers folder."
-            ) from err
-        self.dim = int(self._model.get_embedding_dimension())
-        max_len = int(getattr(self._model, "max_seq_length", 128) or 128)
+        model = SentenceTransformer(str(local) if local.is_dir() else self.name, device=self._device)
+        max_len = int(getattr(model, "max_seq_length", 128) or 128)
         # Words to tokens is roughly 1:1.5 for English and worse for Korean; stay well inside the window.
         self._words_per_chunk = max(8, int(max_len * 0.5))
+        return model
+
+    @property
+    def dim(self) -> int:
+        return int(self.load().get_embedding_dimension())
 
     def embed(self, texts: list[str]) -> np.ndarray:
+        model = self.load()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         chunks: list[str] = []
@@ -74,35 +79,11 @@ class SentenceTransformerEmbedder:
             for c in chunk_words(text or "", self._words_per_chunk):
                 chunks.append(c)
                 owners.append(i)
-        vecs = self._model.encode(chunks, batch_size=self._batch_size, convert_to_numpy=True,
-                                  show_progress_bar=False, normalize_embeddings=True)
+        vecs = model.encode(chunks, batch_size=self._batch_size, convert_to_numpy=True,
+                            show_progress_bar=False, normalize_embeddings=True)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         np.add.at(out, np.asarray(owners), vecs.astype(np.float32))
         return _normalise(out)
-
-
-class LazyEmbedder:
-    """Loads the configured embedder on first use, once per process, thread-safely."""
-
-    def __init__(self, model: str, device: str = "cpu", threads: int | None = 1):
-        self.name = model
-        self._args = (model, device, threads)
-        self._lock = threading.Lock()
-        self._inner: SentenceTransformerEmbedder | None = None
-
-    def load(self) -> SentenceTransformerEmbedder:
-        if self._inner is None:
-            with self._lock:
-                if self._inner is None:
-                    self._inner = SentenceTransformerEmbedder(*self._args)
-        return self._inner
-
-    @property
-    def dim(self) -> int:
-        return self.load().dim
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        return self.load().embed(texts)
 
 
 class QueryVectors:
@@ -135,9 +116,13 @@ class QueryVectors:
         return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
 
 
-def embedder_from_config(cfg) -> LazyEmbedder:
-    model = cfg.models.embedding
-    local = Path(model).expanduser()
-    if not local.is_absolute() and (cfg.base_dir / local).is_dir():
-        model = str((cfg.base_dir / local).resolve())
-    return LazyEmbedder(model, device=cfg.models.device, threads=cfg.models.threads)
+# ``models.embedding`` → the class that runs it. Every model is a sentence-transformers one today; a backend
+# of another library gets its own class and an entry here, chosen by a name prefix.
+EMBEDDERS: dict[str, type[LazyModel]] = {"": SentenceTransformerEmbedder}
+
+
+def embedder_from_config(cfg) -> TextEmbedder:
+    """The configured text embedder (not loaded yet: it loads on first use)."""
+    source = model_source(cfg, cfg.models.embedding)
+    cls = next(c for prefix, c in sorted(EMBEDDERS.items(), reverse=True) if source.startswith(prefix))
+    return cls(source, device=cfg.models.device, threads=cfg.models.threads)

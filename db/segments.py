@@ -1,7 +1,8 @@
-"""Shared segment queries: reading a segment with its members, and refreshing what search reads.
+"""Segments: reading them with their members, writing them (indexer, legacy import, edits, tests), and
+refreshing what search reads.
 
-Every writer (indexer, editor, Slack modal) calls ``refresh_search_fields`` in the same transaction as its
-change, so search sees edited text the moment the change commits.
+Every writer calls ``refresh_search_fields`` in the same transaction as its change, so search sees edited
+text the moment the change commits.
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from db.embeddings import ensure_embedding_model
 
 SEGMENT_COLUMNS = ("id, video_id, start_s, end_s, caption_auto, caption_edited, caption_ko, transcript, "
                    "thumbnail, version, created_at, updated_at")
+WRITABLE_COLUMNS = ("video_id", "start_s", "end_s", "caption_auto", "caption_edited", "caption_ko", "transcript",
+                    "thumbnail", "version")
 
 
 def segment_members(conn: psycopg.Connection, segment_ids: Iterable[int]) -> dict[int, list[dict]]:
@@ -34,16 +37,60 @@ def segment_members(conn: psycopg.Connection, segment_ids: Iterable[int]) -> dic
 
 
 def get_segments(conn: psycopg.Connection, segment_ids: Iterable[int]) -> list[dict]:
-    """Segments (dict rows) with a ``members`` list each, in start order."""
+    """Segments (dict rows, with ``video_title``) with a ``members`` list each, in start order."""
     ids = list(segment_ids)
     if not ids:
         return []
-    rows = conn.execute(f"SELECT {SEGMENT_COLUMNS} FROM segments WHERE id = ANY(%s) ORDER BY video_id, start_s",
-                        (ids,)).fetchall()
+    columns = ", ".join("s." + c for c in SEGMENT_COLUMNS.split(", "))
+    rows = conn.execute(f"SELECT {columns}, v.title AS video_title FROM segments s JOIN videos v ON v.id = s.video_id "
+                        "WHERE s.id = ANY(%s) ORDER BY s.video_id, s.start_s", (ids,)).fetchall()
     members = segment_members(conn, [r["id"] for r in rows])
     for r in rows:
         r["members"] = members[r["id"]]
     return rows
+
+
+def video_segment_ids(conn: psycopg.Connection, video_id: str) -> list[int]:
+    """The video's segments, in time order."""
+    return [r["id"] for r in conn.execute("SELECT id FROM segments WHERE video_id = %s ORDER BY start_s, id",
+                                          (video_id,)).fetchall()]
+
+
+def insert_segment(conn: psycopg.Connection, fields: dict, segment_id: int | None = None) -> int:
+    """Insert a segment row from ``fields`` (any of WRITABLE_COLUMNS; version defaults to 1), with the given
+    id when restoring one; returns its id. Search fields are filled by ``refresh_search_fields``."""
+    values = {c: fields.get(c) for c in WRITABLE_COLUMNS}
+    values["version"] = values["version"] or 1
+    if segment_id is not None:
+        values = {"id": segment_id, **values}
+    row = conn.execute(f"INSERT INTO segments ({', '.join(values)}) VALUES ({', '.join(['%s'] * len(values))}) "
+                       "RETURNING id", list(values.values())).fetchone()
+    return row["id"]
+
+
+def add_members(conn: psycopg.Connection, segment_id: int, members: Iterable[dict]) -> None:
+    """Tag the segment with ``members`` (dicts: member_id, confidence, source — "manual" when absent);
+    a member already on the segment is left as it is."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO segment_members (segment_id, member_id, confidence, source) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (segment_id, member_id) DO NOTHING",
+            [(segment_id, m["member_id"], m.get("confidence"), m.get("source") or "manual") for m in members])
+
+
+def set_members(conn: psycopg.Connection, segment_id: int, members: Iterable[dict]) -> None:
+    """Replace the segment's members with ``members`` (as for ``add_members``)."""
+    conn.execute("DELETE FROM segment_members WHERE segment_id = %s", (segment_id,))
+    add_members(conn, segment_id, members)
+
+
+def thumbnail_of(conn: psycopg.Connection, segment_id: int) -> str | None:
+    row = conn.execute("SELECT thumbnail FROM segments WHERE id = %s", (segment_id,)).fetchone()
+    return row["thumbnail"] if row else None
+
+
+def delete_segments(conn: psycopg.Connection, segment_ids: Iterable[int]) -> None:
+    conn.execute("DELETE FROM segments WHERE id = ANY(%s)", (list(segment_ids),))
 
 
 def segment_text(row: dict) -> SegmentText:

@@ -1,19 +1,21 @@
-"""JSON API of the editor under /api/ (thin over editor.operations / editor.history / editor.queries).
+"""JSON API of the editor under /api/: thin routes over ``edits`` (the editing rules) and ``db`` (reads).
 
-Errors: an EditError becomes ``{"detail": message, "error": kind}`` with its status (400/404/409);
-a body that does not parse gets FastAPI's 422. Every route needs ``core.context.require_principal``.
+Routes raise; ``app.create_app`` maps the errors once (``{"detail": message, "error": kind}`` with the
+error's status: 400/403/404/409). A body that does not parse gets FastAPI's 422. Every route needs
+``core.context.require_principal``.
 """
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.auth import Principal
 from core.context import AppContext, get_context, require_principal
-from editor import history, operations, queries
-from core.errors import MvseError
-from editor.errors import EditError
+from core.records import editable_segment, video_record
+from db import members, videos
+from db.segments import get_segments, video_segment_ids
+from db.videos import get_video
+from edits import history, operations
 
 router = APIRouter(prefix="/api", tags=["editor"])
 
@@ -50,91 +52,86 @@ class CreateBody(_Body):
     members: list[str] | None = None
 
 
-def _run(fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs)
-    except EditError as err:
-        return JSONResponse({"detail": err.message, "error": type(err).__name__}, status_code=err.status_code)
-    except MvseError as err:  # e.g. EmbeddingModelMismatch: the change was rolled back; say why and how to fix
-        return JSONResponse({"detail": str(err), "error": type(err).__name__}, status_code=500)
+def _video_with_segments(ctx: AppContext, video_id: str) -> dict:
+    with ctx.db.connection() as conn:
+        video = get_video(conn, video_id)
+        segments = get_segments(conn, video_segment_ids(conn, video_id))
+    return {"video": video_record(video, len(segments)), "segments": [editable_segment(s) for s in segments]}
 
 
 @router.get("/members")
 def list_members(ctx: AppContext = Depends(get_context), _: Principal = Depends(require_principal)):
-    return {"members": queries.members(ctx)}
+    with ctx.db.connection() as conn:
+        return {"members": members.list_members(conn)}
 
 
 @router.get("/videos")
 def list_videos(ctx: AppContext = Depends(get_context), _: Principal = Depends(require_principal)):
-    return {"videos": queries.videos(ctx)}
+    with ctx.db.connection() as conn:
+        return {"videos": [video_record(r, r["n"]) for r in videos.list_videos(conn)]}
 
 
 @router.get("/videos/{video_id}")
-def get_video(video_id: str, ctx: AppContext = Depends(get_context), _: Principal = Depends(require_principal)):
-    return _run(queries.video_with_segments, ctx, video_id)
+def get_video_route(video_id: str, ctx: AppContext = Depends(get_context), _: Principal = Depends(require_principal)):
+    return _video_with_segments(ctx, video_id)
 
 
 @router.get("/videos/{video_id}/segments")
 def get_video_segments(video_id: str, ctx: AppContext = Depends(get_context),
                        _: Principal = Depends(require_principal)):
-    def segments():
-        return {"segments": queries.video_with_segments(ctx, video_id)["segments"]}
-
-    return _run(segments)
+    return {"segments": _video_with_segments(ctx, video_id)["segments"]}
 
 
 @router.get("/videos/{video_id}/history")
 def video_history(video_id: str, limit: int = Query(100, ge=1, le=500), ctx: AppContext = Depends(get_context),
                   _: Principal = Depends(require_principal)):
-    return _run(lambda: {"history": history.list_history(ctx, video_id=video_id, limit=limit)})
+    return {"history": history.list_history(ctx.db, video_id=video_id, limit=limit)}
 
 
 @router.get("/segments/{segment_id}")
 def get_segment(segment_id: int, ctx: AppContext = Depends(get_context), _: Principal = Depends(require_principal)):
-    return _run(operations.get_segment, ctx, segment_id)
+    return operations.get_segment(ctx.db, segment_id)
 
 
 @router.get("/segments/{segment_id}/history")
 def segment_history(segment_id: int, limit: int = Query(100, ge=1, le=500), ctx: AppContext = Depends(get_context),
                     _: Principal = Depends(require_principal)):
-    return _run(lambda: {"history": history.list_history(ctx, segment_id=segment_id, limit=limit)})
+    return {"history": history.list_history(ctx.db, segment_id=segment_id, limit=limit)}
 
 
 @router.patch("/segments/{segment_id}")
 def patch_segment(segment_id: int, body: SegmentPatch, ctx: AppContext = Depends(get_context),
                   who: Principal = Depends(require_principal)):
-    return _run(operations.update_segment, ctx, segment_id, actor=who.actor, expected_version=body.version,
-                caption=body.caption, caption_ko=body.caption_ko, members=body.members, start=body.start,
-                end=body.end)
+    return operations.update_segment(ctx.db, ctx.embedder, segment_id, actor=who.actor,
+                                     expected_version=body.version, caption=body.caption, caption_ko=body.caption_ko,
+                                     members=body.members, start=body.start, end=body.end)
 
 
 @router.post("/segments/{segment_id}/split")
 def split(segment_id: int, body: SplitBody, ctx: AppContext = Depends(get_context),
           who: Principal = Depends(require_principal)):
-    def do():
-        return {"segments": operations.split_segment(ctx, segment_id, body.at, actor=who.actor,
-                                                     expected_version=body.version)}
-
-    return _run(do)
+    return {"segments": operations.split_segment(ctx.db, ctx.embedder, segment_id, body.at, actor=who.actor,
+                                                 expected_version=body.version)}
 
 
 @router.post("/segments/merge")
 def merge(body: MergeBody, ctx: AppContext = Depends(get_context), who: Principal = Depends(require_principal)):
-    return _run(operations.merge_segments, ctx, body.segment_ids, actor=who.actor, expected_versions=body.versions)
+    return operations.merge_segments(ctx.db, ctx.embedder, body.segment_ids, actor=who.actor,
+                                     expected_versions=body.versions)
 
 
 @router.post("/segments", status_code=201)
 def create(body: CreateBody, ctx: AppContext = Depends(get_context), who: Principal = Depends(require_principal)):
-    return _run(operations.create_segment, ctx, body.video_id, body.start, body.end, actor=who.actor,
-                caption=body.caption, caption_ko=body.caption_ko, members=body.members)
+    return operations.create_segment(ctx.db, ctx.embedder, body.video_id, body.start, body.end, actor=who.actor,
+                                     caption=body.caption, caption_ko=body.caption_ko, members=body.members)
 
 
 @router.delete("/segments/{segment_id}")
 def delete(segment_id: int, version: int = Query(..., description="the version you saw; a stale one gets 409"),
            ctx: AppContext = Depends(get_context), who: Principal = Depends(require_principal)):
-    return _run(operations.delete_segment, ctx, segment_id, actor=who.actor, expected_version=version)
+    return operations.delete_segment(ctx.db, segment_id, actor=who.actor, expected_version=version)
 
 
 @router.post("/history/{history_id}/revert")
 def revert(history_id: int, ctx: AppContext = Depends(get_context), who: Principal = Depends(require_principal)):
-    return _run(history.revert_history, ctx, history_id, actor=who.actor)
+    return history.revert_history(ctx.db, ctx.embedder, history_id, actor=who.actor)

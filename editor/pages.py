@@ -4,22 +4,31 @@ from __future__ import annotations
 from pathlib import Path
 
 import jinja2
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from core import urls
 from core.auth import SESSION_COOKIE, Principal, make_session, principal_for, token_matches, verify_link_token
 from core.context import AppContext, get_context
-from editor import queries
-from editor.errors import NotFound
+from core.errors import MvseError, NotFound
+from core.records import video_record
+from core.urls import Urls
+from db.videos import get_video, list_videos
+from search.service import search_segments
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(env=jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                                                    autoescape=True))
+templates.env.globals["urls"] = Urls()
 STATIC_FILES = {"editor.js": "text/javascript", "editor.css": "text/css"}
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
+
+def error_page(request: Request, err: MvseError) -> Response:
+    """An error as a page, for a person's browser (the API answers JSON; see app.create_app)."""
+    return templates.TemplateResponse(request, "error.html", {"message": err.message}, status_code=err.status_code)
 
 
 def _safe_next(target: str | None) -> str:
@@ -55,7 +64,7 @@ def page_principal(request: Request, ctx: AppContext) -> Principal | Response:
 @router.get("/editor-static/{name}")
 def static_file(name: str):
     if name not in STATIC_FILES:
-        raise HTTPException(404, "No such file.")
+        raise NotFound(f"No static file {name!r}.")
     return Response((HERE / "static" / name).read_bytes(), media_type=STATIC_FILES[name],
                     headers={"Cache-Control": "no-cache"})
 
@@ -69,18 +78,18 @@ def home(request: Request, q: str | None = None, member: str | None = None, offs
     result, error = None, None
     if q and q.strip():
         try:
-            from search.service import search_segments
-
             result = search_segments(ctx, q.strip(), limit=ctx.config.search.default_limit, offset=max(0, offset),
                                      member=member or None, video=None, actor=who.actor)
         except Exception as err:  # noqa: BLE001 - the page shows why search failed instead of a 500
             error = f"Search failed: {err}"
+    with ctx.db.connection() as conn:
+        library = [video_record(r, r["n"]) for r in list_videos(conn)]
     return templates.TemplateResponse(request, "home.html", {
-        "q": q or "", "result": result, "error": error, "videos": queries.videos(ctx), "actor": who.actor,
+        "q": q or "", "result": result, "error": error, "videos": library, "actor": who.actor,
         "auth_enabled": bool(ctx.config.auth.token)})
 
 
-@router.get("/videos/{video_id}", response_class=HTMLResponse)
+@router.get(urls.VIDEO_PAGE, response_class=HTMLResponse)
 def video_page(request: Request, video_id: str, segment: int | None = None, t: str | None = None,
                ctx: AppContext = Depends(get_context)):
     if t and ctx.config.auth.token:
@@ -89,27 +98,25 @@ def video_page(request: Request, video_id: str, segment: int | None = None, t: s
             return _login_page(request, ctx, 403, "This link is invalid or has expired. Open a fresh one from "
                                                   "Slack, or log in with the access token.", "/")
         # Trade the link for a session cookie, then load the page without the token in its address.
-        target = f"/videos/{video_id}" + (f"?segment={segment}" if segment is not None else "")
+        target = Urls().moment(video_id, segment)
         response = RedirectResponse(target, status_code=303)
         _set_session(response, request, ctx, link.actor)
         return response
     who = page_principal(request, ctx)
     if isinstance(who, Response):
         return who
-    try:
-        video = queries.video_row(ctx, video_id)
-    except NotFound as err:
-        return templates.TemplateResponse(request, "error.html", {"message": err.message}, status_code=404)
+    with ctx.db.connection() as conn:
+        video = get_video(conn, video_id)
     return templates.TemplateResponse(request, "video.html", {
         "video": video, "segment": segment, "actor": who.actor, "auth_enabled": bool(ctx.config.auth.token)})
 
 
-@router.get("/login", response_class=HTMLResponse)
+@router.get(urls.LOGIN, response_class=HTMLResponse)
 def login_form(request: Request, next: str | None = None, ctx: AppContext = Depends(get_context)):
     return _login_page(request, ctx, 200, None, _safe_next(next))
 
 
-@router.post("/login")
+@router.post(urls.LOGIN)
 def login(request: Request, token: str = Form(""), name: str = Form(""), next: str = Form("/"),
           ctx: AppContext = Depends(get_context)):
     if not ctx.config.auth.token:
@@ -124,6 +131,6 @@ def login(request: Request, token: str = Form(""), name: str = Form(""), next: s
 
 @router.post("/logout")
 def logout():
-    response = RedirectResponse("/login", status_code=303)
+    response = RedirectResponse(urls.LOGIN, status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

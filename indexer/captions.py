@@ -3,19 +3,17 @@
 EILEV checkpoints are BLIP-2 weights used with a video-aware forward pass: each frame goes through the
 vision encoder and the frame features are concatenated before the Q-Former. ``VideoBlip2`` is our own
 small subclass of ``Blip2ForConditionalGeneration`` doing that; plain BLIP-2 captions the middle frame.
-Both load through ``load_blip2`` (hub name or local folder), so a test model in a folder takes the same
-path as the real one.
+The two are small classes on one lazy model base (``core.models.LazyModel``): a hub name or a local folder,
+so a test model in a folder takes the same path as the real one.
 """
 from __future__ import annotations
 
 import os
-import threading
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from core.errors import ModelUnavailable
+from core.models import LazyModel, is_local, set_torch_threads
 
 EILEV_DEFAULT = "kpyu/eilev-blip2-opt-2.7b"
 BLIP2_DEFAULT = "Salesforce/blip2-opt-2.7b"
@@ -25,6 +23,8 @@ OPT_NEWLINE_EOS = 50118  # "\n" in OPT's vocabulary: EILEV's published eos for O
 
 class Captioner(Protocol):
     name: str
+
+    def load(self): ...
 
     def caption(self, frames: list[np.ndarray]) -> str:
         """One caption for a segment from its frames (RGB uint8)."""
@@ -69,86 +69,90 @@ def _video_blip2_class():
     return VideoBlip2
 
 
-def load_blip2(model: str, device: str = "cpu", video: bool = True):
-    """(model, processor) from a hub name (cached) or a folder; ModelUnavailable with the fix otherwise."""
-    import torch
-    from transformers import AutoProcessor, Blip2ForConditionalGeneration
+class Blip2Captioner(LazyModel):
+    """Plain BLIP-2: captions the segment's middle frame, no prompt."""
 
-    local = Path(model).expanduser()
-    source = str(local) if local.is_dir() else model
-    offline = os.environ.get("HF_HUB_OFFLINE") == "1"
-    try:
-        cls = _video_blip2_class() if video else Blip2ForConditionalGeneration
-        dtype = torch.float16 if device.startswith("cuda") else torch.float32
-        net = cls.from_pretrained(source, dtype=dtype, local_files_only=offline or local.is_dir()).to(device).eval()
-        proc = AutoProcessor.from_pretrained(source, local_files_only=offline or local.is_dir())
-    except Exception as err:  # noqa: BLE001 - hub unreachable, missing files: one clear message
-        raise ModelUnavailable(
-            f"Cannot load the caption model {model!r} ({type(err).__name__}: {str(err).splitlines()[0][:200]}). "
-            "Fix: download it once with network access (huggingface-cli download NAME), or set "
-            "models.caption_model to a local BLIP-2 folder, or models.captioner to \"none\".") from err
-    return net, proc
+    kind = "caption model"
+    fix = ("download it once with network access (huggingface-cli download NAME), or set "
+           "models.caption_model to a local BLIP-2 folder, or models.captioner to \"none\".")
+    prompt = ""
 
-
-def _clean(text: str) -> str:
-    return " ".join(text.replace("\n", " ").split()).strip()
-
-
-class Blip2Captioner:
-    """EILEV-style (``video=True``: all frames, EILEV prompt) or plain BLIP-2 (middle frame, no prompt)."""
-
-    def __init__(self, model: str, device: str = "cpu", video: bool = True, frames: int = 8,
-                 prompt: str | None = None, num_beams: int = 5, max_new_tokens: int = 32, threads: int | None = None):
-        self.name = model
-        self.threads = threads
-        self.device = device
-        self.video = video
-        self.n_frames = frames if video else 1
-        self.prompt = prompt if prompt is not None else (EILEV_PROMPT if video else "")
+    def __init__(self, model: str, device: str = "cpu", num_beams: int = 5, max_new_tokens: int = 32,
+                 threads: int | None = None):
+        super().__init__(model)
+        self.device, self.threads = device, threads
         self.generate_kwargs = {"num_beams": num_beams, "max_new_tokens": max_new_tokens, "do_sample": False}
-        if video:
-            self.generate_kwargs["length_penalty"] = -1.0
-        self._net = self._proc = None
-        self._lock = threading.Lock()
 
-    def load(self):
-        if self._net is None:
-            with self._lock:
-                if self._net is None:
-                    if self.threads:
-                        import torch
+    def _network_class(self):
+        from transformers import Blip2ForConditionalGeneration
 
-                        torch.set_num_threads(self.threads)
-                    net, proc = load_blip2(self.name, self.device, video=self.video)
-                    text_cfg = net.config.text_config
-                    if getattr(text_cfg, "model_type", "") == "opt" and text_cfg.vocab_size > OPT_NEWLINE_EOS:
-                        self.generate_kwargs["eos_token_id"] = OPT_NEWLINE_EOS
-                    self._proc, self._net = proc, net
-        return self._net, self._proc
+        return Blip2ForConditionalGeneration
+
+    def _load(self):
+        import torch
+        from transformers import AutoProcessor
+
+        set_torch_threads(self.threads)
+        offline = os.environ.get("HF_HUB_OFFLINE") == "1" or is_local(self.name)
+        dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
+        net = self._network_class().from_pretrained(self.name, dtype=dtype, local_files_only=offline)
+        net = net.to(self.device).eval()
+        proc = AutoProcessor.from_pretrained(self.name, local_files_only=offline)
+        text_cfg = net.config.text_config
+        if getattr(text_cfg, "model_type", "") == "opt" and text_cfg.vocab_size > OPT_NEWLINE_EOS:
+            self.generate_kwargs["eos_token_id"] = OPT_NEWLINE_EOS
+        return net, proc
 
     def caption(self, frames: list[np.ndarray]) -> str:
-        import torch
         from PIL import Image
 
         net, proc = self.load()
         if not frames:
             return ""
-        if not self.video:
-            frames = [frames[len(frames) // 2]]
-        images = [Image.fromarray(f) for f in frames]
+        images = [Image.fromarray(f) for f in self._pick(frames)]
         inputs = proc(images=images[:1], text=[self.prompt], return_tensors="pt")
-        with torch.inference_mode():
-            if self.video:
-                pixels = proc.image_processor(images, return_tensors="pt")["pixel_values"].unsqueeze(0)
-                ids = inputs["input_ids"]
-                out = net.generate_from_video(pixels.to(self.device, net.dtype), ids.to(self.device),
-                                              inputs["attention_mask"].to(self.device), **self.generate_kwargs)
-                prompt_len = ids.shape[1]
-            else:
-                inputs = {k: (v.to(self.device, net.dtype) if v.is_floating_point() else v.to(self.device))
-                          for k, v in inputs.items()}
-                out = net.generate(**inputs, **self.generate_kwargs)
-                prompt_len = inputs["input_ids"].shape[1]
+        out = self._generate(net, proc, images, inputs)
+        prompt_len = inputs["input_ids"].shape[1]
         if not net.config.text_config.is_encoder_decoder:
             out = out[:, prompt_len:] if out.shape[1] > prompt_len else out
         return _clean(proc.tokenizer.decode(out[0], skip_special_tokens=True))
+
+    def _pick(self, frames: list[np.ndarray]) -> list[np.ndarray]:
+        return [frames[len(frames) // 2]]
+
+    def _generate(self, net, proc, images, inputs):
+        import torch
+
+        inputs = {k: (v.to(self.device, net.dtype) if v.is_floating_point() else v.to(self.device))
+                  for k, v in inputs.items()}
+        with torch.inference_mode():
+            return net.generate(**inputs, **self.generate_kwargs)
+
+
+class EilevCaptioner(Blip2Captioner):
+    """EILEV: every sampled frame through the vision encoder of a video-aware BLIP-2, EILEV's prompt and
+    published generation settings."""
+
+    prompt = EILEV_PROMPT
+
+    def __init__(self, model: str, device: str = "cpu", **kwargs):
+        super().__init__(model, device=device, **kwargs)
+        self.generate_kwargs["length_penalty"] = -1.0
+
+    def _network_class(self):
+        return _video_blip2_class()
+
+    def _pick(self, frames: list[np.ndarray]) -> list[np.ndarray]:
+        return frames
+
+    def _generate(self, net, proc, images, inputs):
+        import torch
+
+        pixels = proc.image_processor(images, return_tensors="pt")["pixel_values"].unsqueeze(0)
+        with torch.inference_mode():
+            return net.generate_from_video(pixels.to(self.device, net.dtype), inputs["input_ids"].to(self.device),
+                                           inputs["attention_mask"].to(self.device), **self.generate_kwargs)
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.replace("\n", " ").split()).strip()

@@ -8,7 +8,6 @@ AssertionError. Pretrained insightface packs are for non-commercial research use
 from __future__ import annotations
 
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -16,6 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from core.errors import ModelUnavailable
+from core.models import LazyModel
 
 
 @dataclass
@@ -33,22 +33,24 @@ class DetectedFace:
 class FaceModel(Protocol):
     name: str
 
+    def load(self): ...
+
     def detect(self, rgb: np.ndarray) -> list[DetectedFace]: ...
 
 
-def resolve_face_pack(spec: str, base_dir: Path | None = None) -> tuple[str, Path]:
-    """(pack name, pack folder) for a pack name or a folder path; raises ModelUnavailable if unusable."""
-    p = Path(spec).expanduser()
-    if not p.is_absolute() and base_dir is not None and (base_dir / p).is_dir():
-        p = base_dir / p
-    if p.is_dir() or "/" in spec or p.is_absolute():
-        folder = p.resolve()
-    else:
-        folder = Path("~/.insightface/models").expanduser() / spec
-    name = folder.name
+INSIGHTFACE_HOME = Path("~/.insightface/models")
+
+
+def resolve_face_pack(source: str) -> tuple[str, Path]:
+    """(pack name, pack folder) for ``models.faces`` as resolved by ``core.models.model_source``: a folder, or a
+    pack name under insightface's own folder. Raises ModelUnavailable naming the folder and the fix."""
+    folder = Path(source).expanduser()
+    if not folder.is_absolute() and "/" not in source:
+        folder = INSIGHTFACE_HOME.expanduser() / source
+    folder = folder.resolve()
     if not folder.is_dir():
         raise ModelUnavailable(
-            f"Face model pack {spec!r} not found (looked for the folder {folder}). Fix: download the insightface "
+            f"Face model pack {source!r} not found (looked for the folder {folder}). Fix: download the insightface "
             f"pack (e.g. buffalo_l.zip from the insightface model zoo) and unzip it to {folder}, or set "
             "models.faces to a pack folder path, or to \"none\" to index without faces.")
     onnx = sorted(folder.glob("*.onnx"))
@@ -57,20 +59,22 @@ def resolve_face_pack(spec: str, base_dir: Path | None = None) -> tuple[str, Pat
             f"Face model pack folder {folder} must hold a detection and a recognition .onnx model "
             f"(found: {[f.name for f in onnx] or 'nothing'}). Fix: unzip the complete pack there "
             "(buffalo_l: det_10g.onnx + w600k_r50.onnx), or set models.faces to another pack.")
-    return name, folder
+    return folder.name, folder
 
 
-class InsightFaceModel:
-    """FaceAnalysis restricted to detection + recognition; loaded on first use, once."""
+class InsightFaceModel(LazyModel):
+    """FaceAnalysis restricted to detection + recognition. The pack folder is checked at once (insightface
+    would try to download a missing pack); the model loads on first use."""
 
-    def __init__(self, spec: str, device: str = "cpu", min_det_score: float = 0.5, base_dir: Path | None = None,
-                 det_size: int = 640):
-        self.name, self.folder = resolve_face_pack(spec, base_dir)
+    kind = "face model pack"
+    fix = "check that the pack's .onnx files are complete, or set models.faces to another pack or \"none\"."
+
+    def __init__(self, source: str, device: str = "cpu", min_det_score: float = 0.5, det_size: int = 640):
+        name, self.folder = resolve_face_pack(source)
+        super().__init__(name)
         self.device = device
         self.min_det_score = min_det_score
         self.det_size = det_size
-        self._app = None
-        self._lock = threading.Lock()
         self._tmp: tempfile.TemporaryDirectory | None = None
 
     def _root(self) -> Path:
@@ -83,33 +87,15 @@ class InsightFaceModel:
         (models / self.name).symlink_to(self.folder, target_is_directory=True)
         return Path(self._tmp.name)
 
-    def load(self):
-        if self._app is None:
-            with self._lock:
-                if self._app is None:
-                    try:
-                        from insightface.app import FaceAnalysis
+    def _load(self):
+        from insightface.app import FaceAnalysis
 
-                        gpu = self.device.startswith("cuda")
-                        providers = (["CUDAExecutionProvider"] if gpu else []) + ["CPUExecutionProvider"]
-                        app = FaceAnalysis(name=self.name, root=str(self._root()), providers=providers,
-                                           allowed_modules=["detection", "recognition"])
-                        app.prepare(ctx_id=0 if gpu else -1, det_thresh=self.min_det_score,
-                                    det_size=(self.det_size, self.det_size))
-                    except ModelUnavailable:
-                        raise
-                    except Exception as err:  # noqa: BLE001 - reported as one clear message
-                        raise ModelUnavailable(
-                            f"Cannot load the face model pack {self.folder} ({type(err).__name__}: {err}). Fix: "
-                            "check that the pack's .onnx files are complete, or set models.faces to another pack "
-                            "or \"none\".") from err
-                    self._app = app
-        return self._app
-
-    @property
-    def dim(self) -> int:
-        rec = self.load().models["recognition"]
-        return int(rec.output_shape[1])
+        gpu = self.device.startswith("cuda")
+        providers = (["CUDAExecutionProvider"] if gpu else []) + ["CPUExecutionProvider"]
+        app = FaceAnalysis(name=self.name, root=str(self._root()), providers=providers,
+                           allowed_modules=["detection", "recognition"])
+        app.prepare(ctx_id=0 if gpu else -1, det_thresh=self.min_det_score, det_size=(self.det_size, self.det_size))
+        return app
 
     def detect(self, rgb: np.ndarray) -> list[DetectedFace]:
         faces = self.load().get(np.ascontiguousarray(rgb[:, :, ::-1]))  # insightface wants BGR

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import MvseError
-from db.segments import refresh_search_fields
+from db.members import upsert_member
+from db.segments import add_members, insert_segment, refresh_search_fields
+from db.videos import find_video, upsert_video
 from indexer import store
-from indexer.members import upsert_member
 
 
 @dataclass
@@ -75,28 +76,22 @@ def import_legacy(db, embedder, path: Path, video_id: str, title: str | None = N
         raise MvseError(f"legacy file {path} has no rows")
     spans, groups = merge_seconds(rows)
     with db.connection() as conn:
-        existing = store.get_video(conn, video_id)
+        existing = find_video(conn, video_id)
         if existing and existing["source"] != "legacy":
             raise MvseError(f"video {video_id} was indexed from a file ({existing['path']}); "
                             "import the legacy data under another --video-id")
         if existing:
             store.guard_edits(conn, video_id, discard_edits)
         member_ids = {name: upsert_member(conn, name, group) for name, group in groups.items()}
-        conn.execute(
-            "INSERT INTO videos (id, title, duration_s, status, source, indexed_at) "
-            "VALUES (%s, %s, %s, 'indexed', 'legacy', now()) ON CONFLICT (id) DO UPDATE SET "
-            "title = COALESCE(%s, videos.title), duration_s = EXCLUDED.duration_s, status = 'indexed', "
-            "error = NULL, indexed_at = now(), updated_at = now()",
-            (video_id, title or video_id, float(spans[-1].end), title))
-        conn.execute("DELETE FROM segment_history WHERE video_id = %s", (video_id,))
-        conn.execute("DELETE FROM segments WHERE video_id = %s", (video_id,))
+        upsert_video(conn, {"id": video_id, "title": title or (existing["title"] if existing else video_id),
+                            "duration_s": float(spans[-1].end), "source": "legacy"})
+        store.clear_video_segments(conn, video_id)
         ids = []
         for s in spans:
-            sid = conn.execute("INSERT INTO segments (video_id, start_s, end_s, caption_auto) VALUES (%s, %s, %s, %s) "
-                               "RETURNING id", (video_id, s.start, s.end, s.caption or None)).fetchone()["id"]
+            sid = insert_segment(conn, {"video_id": video_id, "start_s": s.start, "end_s": s.end,
+                                        "caption_auto": s.caption or None})
             ids.append(sid)
-            for name, confs in s.confidences.items():
-                conn.execute("INSERT INTO segment_members (segment_id, member_id, confidence, source) "
-                             "VALUES (%s, %s, %s, 'auto')", (sid, member_ids[name], sum(confs) / len(confs)))
+            add_members(conn, sid, store.auto_tags({member_ids[name]: sum(confs) / len(confs)
+                                                    for name, confs in s.confidences.items()}))
         refresh_search_fields(conn, ids, embedder)
     return len(ids), len(member_ids)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from db.members import gallery_faces
+
 
 
 def as_array(value) -> np.ndarray:
@@ -34,8 +36,7 @@ class Gallery:
 
     @classmethod
     def load(cls, conn, model: str, threshold: float, margin: float) -> "Gallery":
-        rows = conn.execute("SELECT member_id, embedding FROM member_faces WHERE model = %s ORDER BY id",
-                            (model,)).fetchall()
+        rows = gallery_faces(conn, model)
         embeddings = np.stack([as_array(r["embedding"]) for r in rows]) if rows else np.zeros((0, 0))
         return cls([r["member_id"] for r in rows], embeddings, threshold, margin)
 

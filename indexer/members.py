@@ -4,27 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import psycopg
 
 from core.errors import MvseError
-from core.textindex import normalize_alias
+from db.members import add_gallery_face, upsert_member
 from indexer.faces import FaceModel, largest_face
-
-
-def upsert_member(conn: psycopg.Connection, name: str, group: str | None = None, aliases: list[str] = ()) -> int:
-    """The member's id (created if new); the name and every alias are stored as alias rows."""
-    name = " ".join(name.split())
-    if not name:
-        raise MvseError("a member needs a non-empty name")
-    row = conn.execute(
-        "INSERT INTO members (name, group_name) VALUES (%s, %s) ON CONFLICT (name) DO UPDATE SET "
-        "group_name = COALESCE(EXCLUDED.group_name, members.group_name) RETURNING id", (name, group)).fetchone()
-    for alias in [name, *aliases]:
-        alias = " ".join(alias.split())
-        if alias:
-            conn.execute("INSERT INTO member_aliases (member_id, alias, normalized) VALUES (%s, %s, %s) "
-                         "ON CONFLICT DO NOTHING", (row["id"], alias, normalize_alias(alias)))
-    return row["id"]
 
 
 def load_rgb(path: Path) -> np.ndarray:
@@ -59,6 +42,5 @@ def enroll(db, name: str, images: list[Path], aliases: list[str], faces: FaceMod
     with db.connection() as conn:
         member_id = upsert_member(conn, name, group, aliases)
         for path, emb in embeddings:
-            conn.execute("INSERT INTO member_faces (member_id, model, embedding, source) VALUES (%s, %s, %s, %s)",
-                         (member_id, faces.name, emb, str(path.resolve())))
+            add_gallery_face(conn, member_id, faces.name, emb, str(path.resolve()))
     return member_id, len(embeddings)

@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from core.errors import EmbeddingModelMismatch, ModelUnavailable
 from db.embeddings import ensure_embedding_model, recorded_embedding_model
+from db.videos import find_video, record_failure
 from indexer import store
 from indexer.errors import EditsWouldBeLost, VideoError
 from indexer.frames import pick_evenly
@@ -125,7 +126,7 @@ class Indexer:
             return False
         st = path.stat()
         with self.db.connection() as conn:
-            row = store.get_video(conn, video_id_for(path))
+            row = find_video(conn, video_id_for(path))
         if row and row["status"] == "indexed" and row["file_size"] == st.st_size and row["file_mtime"] == st.st_mtime:
             summary.skipped += 1
             return True
@@ -137,14 +138,13 @@ class Indexer:
         try:
             self._check_library(path)
             with self.db.connection() as conn:
-                if store.get_video(conn, vid):
+                if find_video(conn, vid):
                     store.guard_edits(conn, vid, discard_edits)
             video, segments, faces = self.analyse(path, vid, summary)
             with summary.timed("write"):
                 try:
                     with self.db.connection() as conn:
-                        old = conn.execute("SELECT thumbnail FROM segments WHERE video_id = %s "
-                                           "AND thumbnail IS NOT NULL", (vid,)).fetchall()
+                        old = store.thumbnails_of(conn, vid)
                         store.guard_edits(conn, vid, discard_edits)
                         store.replace_video(conn, video, segments, faces, getattr(self.stages.faces, "name", None),
                                             self.embedder, self.cfg.thumbnails_path, written)
@@ -153,9 +153,9 @@ class Indexer:
                         p.unlink(missing_ok=True)
                     raise
                 keep = {str(p) for p in written}
-                for r in old:
-                    if r["thumbnail"] not in keep:
-                        Path(r["thumbnail"]).unlink(missing_ok=True)
+                for thumbnail in old:
+                    if thumbnail not in keep:
+                        Path(thumbnail).unlink(missing_ok=True)
         except (ModelUnavailable, EmbeddingModelMismatch):
             raise
         except Exception as err:  # noqa: BLE001 - one bad file fails alone, with its reason
@@ -166,7 +166,7 @@ class Indexer:
             summary.failures.append((str(path), reason))
             if not isinstance(err, EditsWouldBeLost):
                 with self.db.connection() as conn:
-                    store.record_failure(conn, vid, path.stem, str(path.resolve()), reason)
+                    record_failure(conn, vid, path.stem, str(path.resolve()), reason)
             return False
         summary.indexed += 1
         summary.segments += len(segments)
@@ -198,7 +198,6 @@ class Indexer:
         bar = tqdm(total=round(info.duration_s, 1), desc=f"{path.name[:24]} faces+captions", unit="s",
                    leave=False, disable=self._bars_off())
         gallery = self._gallery() if self.stages.faces is not None else None
-        scale = info.width / 1.0
         seg_i, last = 0, None
         frames_iter = self.stages.frames.frames(path, info)
         while True:
@@ -206,15 +205,14 @@ class Indexer:
                 frame = next(frames_iter, None)
             if frame is None:
                 break
-            scale = info.width / frame.rgb.shape[1]
             while seg_i < len(spans) - 1 and frame.t >= spans[seg_i][1]:
-                self._finish(seg_i, frame_groups, segments, faces, gallery, scale, summary, last)
+                self._finish(seg_i, frame_groups, segments, faces, gallery, info.width, summary, last)
                 seg_i += 1
             frame_groups[seg_i].append(frame)
             last = frame
             bar.update(round(min(frame.t, info.duration_s) - bar.n, 1))
         while seg_i < len(spans):
-            self._finish(seg_i, frame_groups, segments, faces, gallery, scale, summary, last)
+            self._finish(seg_i, frame_groups, segments, faces, gallery, info.width, summary, last)
             seg_i += 1
         bar.close()
         with summary.timed("subtitles"):
@@ -226,8 +224,9 @@ class Indexer:
                  "height": info.height, "shot_boundaries": sorted(c for c in cuts if 0 < c < info.duration_s)}
         return video, segments, faces
 
-    def _finish(self, i, groups, segments, faces, gallery, scale, summary, last) -> None:
-        """Run faces, captions and the thumbnail on segment i's frames, then drop them."""
+    def _finish(self, i, groups, segments, faces, gallery, width, summary, last) -> None:
+        """Run faces, captions and the thumbnail on segment i's frames, then drop them. Face boxes are scaled
+        from the decoded frame to the video's ``width``."""
         frames = groups[i] or ([last] if last is not None else [])
         groups[i] = []
         seg = segments[i]
@@ -238,6 +237,7 @@ class Indexer:
                 step = max(1, round(self.stages.frames.fps / self.cfg.faces.sample_fps))
                 matches = []
                 for fr in frames[::step]:
+                    scale = width / fr.rgb.shape[1]
                     for f in self.stages.faces.detect(fr.rgb):
                         m = gallery.match(f.embedding)
                         matches.append(m)
@@ -280,14 +280,13 @@ class Indexer:
         for vid in tqdm(ids, desc="retag", unit="video", disable=self._bars_off()):
             with summary.timed("retag"):
                 with self.db.connection() as conn:
-                    if not store.get_video(conn, vid):
+                    if not find_video(conn, vid):
                         summary.failed += 1
                         summary.failures.append((vid, "not indexed yet"))
                         continue
-                    store.retag_video(conn, vid, gallery_for, self.cfg.faces.min_votes, self.embedder)
-                    summary.segments += conn.execute("SELECT count(*) AS n FROM segments WHERE video_id = %s",
-                                                     (vid,)).fetchone()["n"]
-                    summary.faces += conn.execute("SELECT count(*) AS n FROM face_detections WHERE video_id = %s",
-                                                  (vid,)).fetchone()["n"]
+                    segments, faces = store.retag_video(conn, vid, gallery_for, self.cfg.faces.min_votes,
+                                                        self.embedder)
+                    summary.segments += segments
+                    summary.faces += faces
             summary.indexed += 1
         return summary

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from indexer.captions import BLIP2_DEFAULT, EILEV_DEFAULT, Blip2Captioner, Captioner
+from core.models import model_source
+from indexer.captions import BLIP2_DEFAULT, EILEV_DEFAULT, Blip2Captioner, Captioner, EilevCaptioner
 from indexer.faces import FaceModel, InsightFaceModel
 from indexer.frames import FfmpegFrames, FrameSource
 from indexer.probe import FfmpegProber, Prober
@@ -23,27 +24,30 @@ class Stages:
     def load(self) -> None:
         """Load the models now, so a missing one stops the run before any video is touched."""
         for stage in (self.faces, self.captioner):
-            if stage is not None and hasattr(stage, "load"):
+            if stage is not None:
                 stage.load()
+
+
+# models.captioner → (class, default model when models.caption_model is unset)
+CAPTIONERS: dict[str, tuple[type[Blip2Captioner], str]] = {
+    "eilev": (EilevCaptioner, EILEV_DEFAULT),
+    "blip2": (Blip2Captioner, BLIP2_DEFAULT),
+}
 
 
 def face_model_from_config(cfg) -> FaceModel | None:
     if cfg.models.faces.strip().lower() == "none":
         return None
-    return InsightFaceModel(cfg.models.faces, device=cfg.models.device, min_det_score=cfg.faces.min_det_score,
-                            base_dir=cfg.base_dir)
+    return InsightFaceModel(model_source(cfg, cfg.models.faces), device=cfg.models.device,
+                            min_det_score=cfg.faces.min_det_score)
 
 
 def captioner_from_config(cfg) -> Captioner | None:
-    kind = cfg.models.captioner
-    if kind == "none":
+    if cfg.models.captioner == "none":
         return None
-    model = cfg.models.caption_model or (EILEV_DEFAULT if kind == "eilev" else BLIP2_DEFAULT)
-    local = cfg.base_dir / model
-    if not model.startswith("/") and local.is_dir():
-        model = str(local.resolve())
-    return Blip2Captioner(model, device=cfg.models.device, video=(kind == "eilev"),
-                          frames=cfg.indexer.caption_frames, threads=cfg.models.threads)
+    cls, default = CAPTIONERS[cfg.models.captioner]
+    return cls(model_source(cfg, cfg.models.caption_model or default), device=cfg.models.device,
+               threads=cfg.models.threads)
 
 
 def stages_from_config(cfg) -> Stages:

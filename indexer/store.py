@@ -1,4 +1,5 @@
-"""The indexer's SQL: one video's rows written (or replaced) in the caller's single transaction."""
+"""The indexer's own SQL: one video's rows written (or replaced) in the caller's single transaction, and its
+face detections re-matched. Rows shared with other writers go through ``db.videos`` / ``db.segments``."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import psycopg
 
-from db.segments import refresh_search_fields
+from db.segments import add_members, insert_segment, refresh_search_fields
+from db.videos import upsert_video
 from indexer.errors import EditsWouldBeLost
 from indexer.matching import Gallery, as_array, vote
 from indexer.thumbnails import write_thumbnail
@@ -33,10 +35,6 @@ class SegmentRow:
     members: dict[int, float] = field(default_factory=dict)
 
 
-def get_video(conn: psycopg.Connection, video_id: str) -> dict | None:
-    return conn.execute("SELECT * FROM videos WHERE id = %s", (video_id,)).fetchone()
-
-
 def edits_of(conn: psycopg.Connection, video_id: str) -> list[str]:
     """What people changed on this video's segments (empty when nothing would be lost by replacing them)."""
     row = conn.execute(
@@ -48,6 +46,22 @@ def edits_of(conn: psycopg.Connection, video_id: str) -> list[str]:
     return [f"{n} {k.replace('_', ' ')}" for k, n in row.items() if n]
 
 
+def thumbnails_of(conn: psycopg.Connection, video_id: str) -> list[str]:
+    return [r["thumbnail"] for r in conn.execute("SELECT thumbnail FROM segments WHERE video_id = %s "
+                                                 "AND thumbnail IS NOT NULL", (video_id,)).fetchall()]
+
+
+def auto_tags(confidences: dict[int, float]) -> list[dict]:
+    """Member tags found by a machine (face votes, legacy face tags): member id → confidence."""
+    return [{"member_id": mid, "confidence": conf, "source": "auto"} for mid, conf in confidences.items()]
+
+
+def clear_video_segments(conn: psycopg.Connection, video_id: str) -> None:
+    """Remove a video's segments and their history before it is indexed or imported again."""
+    conn.execute("DELETE FROM segment_history WHERE video_id = %s", (video_id,))
+    conn.execute("DELETE FROM segments WHERE video_id = %s", (video_id,))
+
+
 def guard_edits(conn: psycopg.Connection, video_id: str, discard_edits: bool) -> None:
     found = edits_of(conn, video_id)
     if found and not discard_edits:
@@ -57,13 +71,6 @@ def guard_edits(conn: psycopg.Connection, video_id: str, discard_edits: bool) ->
             "--force --discard-edits to replace them.")
 
 
-def record_failure(conn: psycopg.Connection, video_id: str, title: str, path: str, error: str) -> None:
-    conn.execute(
-        "INSERT INTO videos (id, title, path, status, error) VALUES (%s, %s, %s, 'failed', %s) "
-        "ON CONFLICT (id) DO UPDATE SET status = 'failed', error = EXCLUDED.error, updated_at = now()",
-        (video_id, title, path, error[:2000]))
-
-
 def replace_video(conn: psycopg.Connection, video: dict, segments: list[SegmentRow], faces: list[FaceRow],
                   face_model: str | None, embedder, thumbnails_root: Path, written: list[Path]) -> list[int]:
     """Upsert the video as indexed and replace its segments, tags and face detections. Returns segment ids.
@@ -71,31 +78,19 @@ def replace_video(conn: psycopg.Connection, video: dict, segments: list[SegmentR
     Thumbnail files are written as segment ids become known; their paths are appended to ``written`` so the
     caller can delete them if the transaction fails.
     """
-    conn.execute(
-        "INSERT INTO videos (id, title, path, file_size, file_mtime, duration_s, fps, width, height, status, error, "
-        "source, shot_boundaries, indexed_at) VALUES (%(id)s, %(title)s, %(path)s, %(file_size)s, %(file_mtime)s, "
-        "%(duration_s)s, %(fps)s, %(width)s, %(height)s, 'indexed', NULL, %(source)s, %(shot_boundaries)s, now()) "
-        "ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, path = EXCLUDED.path, file_size = EXCLUDED.file_size, "
-        "file_mtime = EXCLUDED.file_mtime, duration_s = EXCLUDED.duration_s, fps = EXCLUDED.fps, "
-        "width = EXCLUDED.width, height = EXCLUDED.height, status = 'indexed', error = NULL, "
-        "source = EXCLUDED.source, shot_boundaries = EXCLUDED.shot_boundaries, indexed_at = now(), updated_at = now()",
-        {"source": "indexer", **video})
-    conn.execute("DELETE FROM segment_history WHERE video_id = %s", (video["id"],))
-    conn.execute("DELETE FROM segments WHERE video_id = %s", (video["id"],))
+    upsert_video(conn, {**video, "source": "indexer"})
+    clear_video_segments(conn, video["id"])
     conn.execute("DELETE FROM face_detections WHERE video_id = %s", (video["id"],))
     ids: list[int] = []
     for seg in segments:
-        sid = conn.execute(
-            "INSERT INTO segments (video_id, start_s, end_s, caption_auto, transcript) VALUES (%s, %s, %s, %s, %s) "
-            "RETURNING id", (video["id"], seg.start, seg.end, seg.caption or None, seg.transcript)).fetchone()["id"]
+        sid = insert_segment(conn, {"video_id": video["id"], "start_s": seg.start, "end_s": seg.end,
+                                    "caption_auto": seg.caption or None, "transcript": seg.transcript})
         ids.append(sid)
         if seg.thumbnail_jpeg:
             path = write_thumbnail(thumbnails_root, video["id"], sid, seg.thumbnail_jpeg)
             written.append(path)
             conn.execute("UPDATE segments SET thumbnail = %s WHERE id = %s", (str(path), sid))
-        for member_id, confidence in seg.members.items():
-            conn.execute("INSERT INTO segment_members (segment_id, member_id, confidence, source) "
-                         "VALUES (%s, %s, %s, 'auto')", (sid, member_id, confidence))
+        add_members(conn, sid, auto_tags(seg.members))
     if faces:
         with conn.cursor() as cur:
             cur.executemany(
@@ -107,10 +102,12 @@ def replace_video(conn: psycopg.Connection, video: dict, segments: list[SegmentR
     return ids
 
 
-def retag_video(conn: psycopg.Connection, video_id: str, gallery_for, min_votes: int, embedder) -> int:
+def retag_video(conn: psycopg.Connection, video_id: str, gallery_for, min_votes: int,
+                embedder) -> tuple[int, int]:
     """Re-match the stored face detections of one video and replace its 'auto' member tags (manual ones stay).
 
-    ``gallery_for(model)`` returns the Gallery of a face model. Returns the number of segments tagged.
+    ``gallery_for(model)`` returns the Gallery of a face model. Returns the video's numbers of segments and of
+    stored faces.
     """
     segs = conn.execute("SELECT id, start_s, end_s FROM segments WHERE video_id = %s ORDER BY start_s",
                         (video_id,)).fetchall()
@@ -130,13 +127,7 @@ def retag_video(conn: psycopg.Connection, video_id: str, gallery_for, min_votes:
         cur.executemany("UPDATE face_detections SET member_id = %s, similarity = %s WHERE id = %s", updates)
     ids = [s["id"] for s in segs]
     conn.execute("DELETE FROM segment_members WHERE segment_id = ANY(%s) AND source = 'auto'", (ids,))
-    tagged = 0
     for sid, matches in per_segment.items():
-        votes = vote(matches, min_votes)
-        tagged += bool(votes)
-        for member_id, confidence in votes.items():
-            conn.execute("INSERT INTO segment_members (segment_id, member_id, confidence, source) "
-                         "VALUES (%s, %s, %s, 'auto') ON CONFLICT (segment_id, member_id) DO NOTHING",
-                         (sid, member_id, confidence))
+        add_members(conn, sid, auto_tags(vote(matches, min_votes)))
     refresh_search_fields(conn, ids, embedder)
-    return tagged
+    return len(segs), len(dets)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from core.textindex import normalize_alias
+from db.members import alias_table
 
 MAX_QUERY_CHARS = 500
 _MAX_NAME_WORDS = 3
@@ -86,10 +87,8 @@ class ParsedQuery:
 
 
 def load_aliases(conn: psycopg.Connection) -> dict[str, Member]:
-    rows = conn.execute(
-        "SELECT a.normalized, m.id, m.name FROM member_aliases a JOIN members m ON m.id = a.member_id "
-        "UNION SELECT lower(m.name), m.id, m.name FROM members m ORDER BY 2"
-    ).fetchall()
+    """Normalised alias → member, for every alias and member name."""
+    rows = alias_table(conn)
     out: dict[str, Member] = {}
     for r in rows:
         key = "".join(r["normalized"].split())

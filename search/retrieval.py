@@ -215,6 +215,24 @@ def member_listing(conn: psycopg.Connection, n: int, filters: Filters) -> list[t
     return [(r["id"], float(r["conf"])) for r in rows]
 
 
+def candidate_details(conn: psycopg.Connection, ids: list[int]) -> dict[int, dict]:
+    """What ranking needs of each candidate: video, time, caption (edited or not), words."""
+    if not ids:
+        return {}
+    rows = conn.execute(
+        "SELECT s.id, s.video_id, s.start_s, s.end_s, s.caption_auto, s.caption_edited, s.caption_ko, s.transcript "
+        "FROM segments s WHERE s.id = ANY(%s)", (ids,)).fetchall()
+    out = {}
+    for r in rows:
+        caption = (r["caption_edited"] or r["caption_auto"] or "").strip()
+        out[r["id"]] = {
+            "video_id": r["video_id"], "start": float(r["start_s"]), "end": float(r["end_s"]), "caption": caption,
+            "edited": bool(r["caption_edited"]), "caption_ko": r["caption_ko"], "transcript": r["transcript"] or "",
+            "text": " ".join(filter(None, [caption, r["transcript"]])),
+        }
+    return out
+
+
 def pair_cosines(conn: psycopg.Connection, pairs: list[tuple[int, int]]) -> dict[tuple[int, int], float | None]:
     """Cosine similarity of each pair of segments' embeddings (None where one has no embedding)."""
     if not pairs:

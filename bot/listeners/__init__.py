@@ -1,8 +1,9 @@
-"""Bolt listeners: commands (/search), actions (buttons), views (the caption modal)."""
+"""Bolt listeners: commands (/search), actions (buttons), views (the caption modal). Each module holds
+module-level listener functions and a ``register(app)`` that wires them."""
 from bot.listeners import actions, commands, views
 
 
-def register(app, ctx) -> None:
-    commands.register(app, ctx)
-    views.register(app, ctx)
-    actions.register(app, ctx)  # last: it ends with the catch-all for unknown action ids
+def register(app, command: str) -> None:
+    commands.register(app, command)
+    views.register(app)
+    actions.register(app)  # last: it ends with the catch-all for unknown action ids

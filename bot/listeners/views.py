@@ -1,4 +1,5 @@
-"""The Edit caption modal's submission: saved through the editor's update_segment (history + re-embedding)."""
+"""The Edit caption modal's submission: saved through ``edits.operations.update_segment`` (history +
+re-embedding), exactly as an edit in the web editor."""
 from __future__ import annotations
 
 import asyncio
@@ -6,8 +7,10 @@ import json
 import logging
 
 from bot import blocks
+from bot.listeners.context import app_context
 from bot.listeners.searching import actor_of
-from editor.operations import EditError, VersionConflict, update_segment
+from edits.errors import EditError, VersionConflict
+from edits.operations import update_segment
 
 log = logging.getLogger(__name__)
 
@@ -25,38 +28,44 @@ def _caption(view: dict) -> str:
     return ((values.get(blocks.CAPTION_BLOCK) or {}).get(blocks.CAPTION_INPUT) or {}).get("value") or ""
 
 
-def register(app, ctx) -> None:
-    async def save_caption(ack, body, view, client):
-        meta = _metadata(view)
-        caption = _caption(view).strip()
-        error = None
-        if meta is None:
-            error = "이 창은 더 이상 쓸 수 없어요. 다시 검색해 주세요. (This form is out of date.)"
-        elif not caption:
-            error = "캡션을 입력해 주세요. (Enter a caption.)"
-        elif len(caption) > blocks.PLAIN_INPUT_MAX:
-            error = f"캡션은 {blocks.PLAIN_INPUT_MAX}자까지 쓸 수 있어요."
-        if error:
-            await ack(response_action="errors", errors={blocks.CAPTION_BLOCK: error})
-            return
-        user = (body.get("user") or {}).get("id")
-        try:
-            seg = await asyncio.to_thread(update_segment, ctx, meta["s"], actor=actor_of(user),
-                                          expected_version=meta["ver"], caption=caption)
-        except VersionConflict:
-            await ack(response_action="errors", errors={blocks.CAPTION_BLOCK:
-                      "그 사이 다른 사람이 이 장면을 수정했어요. 창을 닫고 다시 열어 주세요. "
-                      "(Someone else changed this segment: close and reopen.)"})
-            return
-        except EditError as err:
-            await ack(response_action="errors", errors={blocks.CAPTION_BLOCK: blocks.clip_text(err.message, 150)})
-            return
-        await ack()
-        if meta.get("c") and user:
-            try:
-                await client.chat_postEphemeral(channel=meta["c"], user=user,
-                                                text=f"✅ 캡션을 저장했어요 (segment {seg['id']}, version {seg['version']}).")
-            except Exception as err:  # noqa: BLE001 - a confirmation that cannot be shown is not an error
-                log.info("caption saved but the confirmation was not shown: %s", err)
+def _form_error(meta: dict | None, caption: str) -> str | None:
+    if meta is None:
+        return "이 창은 더 이상 쓸 수 없어요. 다시 검색해 주세요. (This form is out of date.)"
+    if not caption:
+        return "캡션을 입력해 주세요. (Enter a caption.)"
+    if len(caption) > blocks.PLAIN_INPUT_MAX:
+        return f"캡션은 {blocks.PLAIN_INPUT_MAX}자까지 쓸 수 있어요."
+    return None
 
+
+async def save_caption(ack, context, body, view, client):
+    meta = _metadata(view)
+    caption = _caption(view).strip()
+    error = _form_error(meta, caption)
+    if error:
+        await ack(response_action="errors", errors={blocks.CAPTION_BLOCK: error})
+        return
+    ctx = app_context(context)
+    user = (body.get("user") or {}).get("id")
+    try:
+        seg = await asyncio.to_thread(update_segment, ctx.db, ctx.embedder, meta["s"], actor=actor_of(user),
+                                      expected_version=meta["ver"], caption=caption)
+    except VersionConflict:
+        await ack(response_action="errors", errors={blocks.CAPTION_BLOCK:
+                  "그 사이 다른 사람이 이 장면을 수정했어요. 창을 닫고 다시 열어 주세요. "
+                  "(Someone else changed this segment: close and reopen.)"})
+        return
+    except EditError as err:
+        await ack(response_action="errors", errors={blocks.CAPTION_BLOCK: blocks.clip_text(err.message, 150)})
+        return
+    await ack()
+    if meta.get("c") and user:
+        try:
+            await client.chat_postEphemeral(channel=meta["c"], user=user,
+                                            text=f"✅ 캡션을 저장했어요 (segment {seg['id']}, version {seg['version']}).")
+        except Exception as err:  # noqa: BLE001 - slack_sdk errors vary; a confirmation not shown is not an error
+            log.info("caption saved but the confirmation was not shown: %s", err)
+
+
+def register(app) -> None:
     app.view(blocks.CAPTION_MODAL)(save_caption)

@@ -50,7 +50,7 @@ def test_search_acks_at_once_then_responds_with_result_blocks(slack, library):
         token = urllib.parse.parse_qs(urllib.parse.urlsplit(web["url"]).query)["t"][0]
         principal = verify_link_token(slack.config, token)
         assert principal is not None and principal.actor == "slack:U111"
-        assert web["url"].startswith(f"{PUBLIC_URL}/videos/{principal.video_id}?")
+        assert web["url"].startswith(f"{PUBLIC_URL}/videos/{json.loads(web['value'])['v']}?")   # the result's video
     assert not slack.mock.of("chat.postMessage")                             # nothing public
 
 

@@ -6,9 +6,9 @@ import threading
 import pytest
 
 from db.segments import get_segments
-from editor.errors import RevertConflict, VersionConflict
-from editor.history import list_history, revert_history
-from editor.operations import create_segment, delete_segment, merge_segments, split_segment, update_segment
+from edits.errors import RevertConflict, VersionConflict
+from edits.history import list_history, revert_history
+from edits.operations import create_segment, delete_segment, merge_segments, split_segment, update_segment
 
 
 def _state(db, video="v1"):
@@ -30,43 +30,43 @@ def test_revert_restores_exactly_and_revert_of_revert_redoes(ctx, db, seeded, op
     original = _state(db)
     text0 = _search_text(db, seeded[0])
     if operation == "update":
-        update_segment(ctx, seeded[0], actor="a", expected_version=1, caption="changed", members=["Minji"])
+        update_segment(ctx.db, ctx.embedder, seeded[0], actor="a", expected_version=1, caption="changed", members=["Minji"])
     elif operation == "split":
-        split_segment(ctx, seeded[0], 1.5, actor="a", expected_version=1)
+        split_segment(ctx.db, ctx.embedder, seeded[0], 1.5, actor="a", expected_version=1)
     elif operation == "merge":
-        merge_segments(ctx, seeded[:3], actor="a")
+        merge_segments(ctx.db, ctx.embedder, seeded[:3], actor="a")
     elif operation == "create":
-        create_segment(ctx, "v1", 30.0, 31.0, actor="a", members=["Hanni"])
+        create_segment(ctx.db, ctx.embedder, "v1", 30.0, 31.0, actor="a", members=["Hanni"])
     elif operation == "delete":
-        delete_segment(ctx, seeded[0], actor="a", expected_version=1)
+        delete_segment(ctx.db, seeded[0], actor="a", expected_version=1)
     else:
-        update_segment(ctx, seeded[2], actor="a", expected_version=1, start=9.0, end=14.0)
+        update_segment(ctx.db, ctx.embedder, seeded[2], actor="a", expected_version=1, start=9.0, end=14.0)
     changed = _state(db)
     assert changed != original
-    (entry,) = list_history(ctx, video_id="v1")
-    rev = revert_history(ctx, entry["id"], actor="b")
+    (entry,) = list_history(ctx.db, video_id="v1")
+    rev = revert_history(ctx.db, ctx.embedder, entry["id"], actor="b")
     assert _state(db) == original
     assert rev["operation"] == "revert" and rev["reverts"] == entry["id"]
-    assert list_history(ctx, video_id="v1")[1]["reverted_by"] == rev["id"]
+    assert list_history(ctx.db, video_id="v1")[1]["reverted_by"] == rev["id"]
     assert _search_text(db, seeded[0]) == text0
     # reverting it again: refused (the entry's result is gone)
     with pytest.raises(RevertConflict):
-        revert_history(ctx, entry["id"], actor="b")
-    revert_history(ctx, rev["id"], actor="c")   # revert of the revert = redo
+        revert_history(ctx.db, ctx.embedder, entry["id"], actor="b")
+    revert_history(ctx.db, ctx.embedder, rev["id"], actor="c")   # revert of the revert = redo
     assert _state(db) == changed
 
 
 def test_split_revert_brings_original_row_back_and_stale_versions_fail(ctx, db, seeded):
-    a, b = split_segment(ctx, seeded[1], 6.0, actor="a", expected_version=1)
-    (entry,) = list_history(ctx, video_id="v1")
-    rev = revert_history(ctx, entry["id"], actor="a")
+    a, b = split_segment(ctx.db, ctx.embedder, seeded[1], 6.0, actor="a", expected_version=1)
+    (entry,) = list_history(ctx.db, video_id="v1")
+    rev = revert_history(ctx.db, ctx.embedder, entry["id"], actor="a")
     with db.connection() as conn:
         assert conn.execute("SELECT 1 FROM segments WHERE id = %s", (b["id"],)).fetchone() is None
     seg = get_segments_one(db, seeded[1])
     assert (seg["start_s"], seg["end_s"], seg["version"]) == (4.0, 8.0, 3)
     with pytest.raises(VersionConflict):
-        update_segment(ctx, seeded[1], actor="x", expected_version=2, caption="stale")
-    assert [h["id"] for h in list_history(ctx, segment_id=b["id"])] == [rev["id"], entry["id"]]
+        update_segment(ctx.db, ctx.embedder, seeded[1], actor="x", expected_version=2, caption="stale")
+    assert [h["id"] for h in list_history(ctx.db, segment_id=b["id"])] == [rev["id"], entry["id"]]
 
 
 def get_segments_one(db, sid):
@@ -75,25 +75,25 @@ def get_segments_one(db, sid):
 
 
 def test_revert_conflicting_with_later_edit_is_refused(ctx, db, seeded):
-    update_segment(ctx, seeded[0], actor="a", expected_version=1, caption="first")
-    first = list_history(ctx, video_id="v1")[0]
-    update_segment(ctx, seeded[0], actor="b", expected_version=2, caption="second")
+    update_segment(ctx.db, ctx.embedder, seeded[0], actor="a", expected_version=1, caption="first")
+    first = list_history(ctx.db, video_id="v1")[0]
+    update_segment(ctx.db, ctx.embedder, seeded[0], actor="b", expected_version=2, caption="second")
     with pytest.raises(RevertConflict) as err:
-        revert_history(ctx, first["id"], actor="a")
+        revert_history(ctx.db, ctx.embedder, first["id"], actor="a")
     assert err.value.status_code == 409 and "edited since" in err.value.message and "by b" in err.value.message
     assert get_segments_one(db, seeded[0])["caption_edited"] == "second"
     # a split whose second half was merged away later cannot be reverted either
-    a, b = split_segment(ctx, seeded[2], 10.0, actor="a", expected_version=1)
-    split_entry = list_history(ctx, video_id="v1")[0]
-    merge_segments(ctx, [seeded[1], seeded[2]], actor="b")
+    a, b = split_segment(ctx.db, ctx.embedder, seeded[2], 10.0, actor="a", expected_version=1)
+    split_entry = list_history(ctx.db, video_id="v1")[0]
+    merge_segments(ctx.db, ctx.embedder, [seeded[1], seeded[2]], actor="b")
     with pytest.raises(RevertConflict, match="edited since|removed since"):
-        revert_history(ctx, split_entry["id"], actor="a")
+        revert_history(ctx.db, ctx.embedder, split_entry["id"], actor="a")
     # a deleted segment whose range was reused cannot come back over it
-    delete_segment(ctx, seeded[0], actor="a", expected_version=3)
-    del_entry = list_history(ctx, video_id="v1")[0]
-    create_segment(ctx, "v1", 0.0, 2.0, actor="b")
+    delete_segment(ctx.db, seeded[0], actor="a", expected_version=3)
+    del_entry = list_history(ctx.db, video_id="v1")[0]
+    create_segment(ctx.db, ctx.embedder, "v1", 0.0, 2.0, actor="b")
     with pytest.raises(RevertConflict, match="overlap"):
-        revert_history(ctx, del_entry["id"], actor="a")
+        revert_history(ctx.db, ctx.embedder, del_entry["id"], actor="a")
 
 
 def test_concurrent_edits_same_version_one_wins(ctx, db, seeded):
@@ -103,7 +103,7 @@ def test_concurrent_edits_same_version_one_wins(ctx, db, seeded):
     def edit(text):
         barrier.wait()
         try:
-            results.append(update_segment(ctx, seeded[0], actor=text, expected_version=1, caption=text))
+            results.append(update_segment(ctx.db, ctx.embedder, seeded[0], actor=text, expected_version=1, caption=text))
         except VersionConflict as err:
             errors.append(err)
 
@@ -115,4 +115,4 @@ def test_concurrent_edits_same_version_one_wins(ctx, db, seeded):
     assert len(results) == 1 and len(errors) == 1
     seg = get_segments_one(db, seeded[0])
     assert seg["version"] == 2 and seg["caption_edited"] == results[0]["caption_edited"]
-    assert len(list_history(ctx, video_id="v1")) == 1
+    assert len(list_history(ctx.db, video_id="v1")) == 1

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from indexer.captions import Blip2Captioner
+from indexer.captions import Blip2Captioner, EilevCaptioner
 from tests.helpers import asset
 
 
@@ -17,7 +17,7 @@ def _frames(n, seed=0):
 @pytest.fixture(scope="module")
 def eilev(tiny_blip2_dir):
     torch.set_num_threads(1)
-    cap = Blip2Captioner(str(tiny_blip2_dir), video=True, frames=4)
+    cap = EilevCaptioner(str(tiny_blip2_dir))
     cap.load()
     return cap
 
@@ -43,7 +43,7 @@ def test_eilev_and_plain_blip2_produce_text(eilev, tiny_blip2_dir):
     assert isinstance(text, str) and text and "Question" not in text
     assert eilev.generate_kwargs["num_beams"] == 5 and eilev.generate_kwargs["length_penalty"] == -1
     assert "eos_token_id" not in eilev.generate_kwargs  # tiny vocabulary: OPT's 50118 does not apply
-    plain = Blip2Captioner(str(tiny_blip2_dir), video=False, num_beams=1, max_new_tokens=8)
+    plain = Blip2Captioner(str(tiny_blip2_dir), num_beams=1, max_new_tokens=8)
     assert plain.caption(_frames(3))
 
 

@@ -125,9 +125,9 @@ def test_member_filtered_search_fills_every_page(db, make_config):
 
 def test_unloadable_or_mismatched_model_falls_back_to_words(db, make_config, library, tmp_path):
     from core.context import AppContext
-    from core.embedding import LazyEmbedder
+    from core.embedding import SentenceTransformerEmbedder
 
-    broken = AppContext(config=make_config(), db=db, embedder=LazyEmbedder(str(tmp_path / "no-such-model")))
+    broken = AppContext(config=make_config(), db=db, embedder=SentenceTransformerEmbedder(str(tmp_path / "no-such-model")))
     out = search_segments(broken, "fireworks over the city")
     assert out["results"][0]["caption"] == "fireworks explode over the city at night"
     assert "Meaning search is off" in out["notice"] and "no-such-model" in out["notice"]

@@ -1,4 +1,4 @@
-"""Editing operations on segments: update, split, merge, create, delete (revert lives in editor.history).
+"""Editing operations on segments: update, split, merge, create, delete (revert lives in edits.history).
 
 Every operation runs in one transaction: it locks the video row (edits of one video run one at a time),
 checks the caller's segment versions (a stale one -> VersionConflict, 409), changes the rows, records a
@@ -6,16 +6,18 @@ checks the caller's segment versions (a stale one -> VersionConflict, 409), chan
 re-embeds the touched segments (``db.segments.refresh_search_fields``) before it commits. Any invalid input
 raises EditError (4xx) and nothing is changed.
 
-``ctx`` is a core.context.AppContext (``ctx.db``, ``ctx.embedder``).
+Each takes the database (``db.Database``) and, when text changes, the text embedder; each returns segments
+in the editor's shape (``core.records.editable_segment``).
 """
 from __future__ import annotations
 
-from editor import store
-from editor.errors import EditError, NotFound, RevertConflict, VersionConflict
-from editor.store import EPS, MIN_LENGTH_S
-
-__all__ = ["EditError", "NotFound", "VersionConflict", "RevertConflict", "update_segment", "split_segment",
-           "merge_segments", "create_segment", "delete_segment", "get_segment"]
+from core.records import EditableSegment, editable_segment
+from core.urls import Urls
+from db.members import resolve_members
+from db.segments import delete_segments, insert_segment, refresh_search_fields, set_members, video_segment_ids
+from edits import store
+from edits.errors import EditError
+from edits.store import EPS, MIN_LENGTH_S
 
 
 def _clean_text(value: str | None) -> str | None:
@@ -35,21 +37,28 @@ def _time(value, what: str) -> float:
     return round(t, 3)
 
 
-def get_segment(ctx, segment_id: int) -> dict:
-    with ctx.db.connection() as conn:
-        return store.public_segment(store.load_segments(conn, [segment_id])[0])
+def get_segment(db, segment_id: int, urls: Urls | None = None) -> EditableSegment:
+    """One segment (NotFound when it is gone); links relative unless ``urls`` says otherwise."""
+    with db.connection() as conn:
+        return editable_segment(store.load_segments(conn, [segment_id])[0], urls)
 
 
-def update_segment(ctx, segment_id: int, *, actor: str, expected_version: int | None, caption: str | None = None,
+def _changed(conn, ids: list[int], embedder) -> list[dict]:
+    """Refresh the search fields of changed segments and read them back (with members)."""
+    refresh_search_fields(conn, ids, embedder)
+    return store.load_segments(conn, ids)
+
+
+def update_segment(db, embedder, segment_id: int, *, actor: str, expected_version: int | None, caption: str | None = None,
                    members: list[str] | None = None, caption_ko: str | None = None, start: float | None = None,
                    end: float | None = None) -> dict:
-    """Edit one segment and return it (``public_segment`` form: "version", "members" as names, ...).
+    """Edit one segment and return it (editor shape: "version", "members" as names, ...).
 
     caption: the edited caption (None: unchanged; "": clear the edit, the automatic caption shows again).
     members: the full list of member names (or aliases); added ones are tagged as manual. Unknown -> 400.
     caption_ko: the Korean caption (None: unchanged; "": clear). start/end: new bounds (None: unchanged).
     """
-    with ctx.db.connection() as conn:
+    with db.connection() as conn:
         video = store.lock_video(conn, store.video_of_segment(conn, segment_id))
         seg = store.load_segments(conn, [segment_id])[0]
         store.check_version(seg, expected_version)
@@ -69,28 +78,27 @@ def update_segment(ctx, segment_id: int, *, actor: str, expected_version: int | 
                 fields["end_s"] = new_end
         new_members = None
         if members is not None:
-            wanted = store.resolve_members(conn, list(members))
+            wanted = resolve_members(conn, list(members))
             current = {m["member_id"]: m for m in seg["members"]}
             if {mid for mid, _ in wanted} != set(current):
                 new_members = [current.get(mid) or {"member_id": mid, "confidence": None, "source": "manual"}
                                for mid, _ in wanted]
         if not fields and new_members is None:
-            return store.public_segment(seg)
+            return editable_segment(seg)
         before = [store.snapshot(seg)]
         store.update_fields(conn, segment_id, fields)
         if new_members is not None:
-            store.set_members(conn, segment_id, new_members)
-        store.refresh(conn, [segment_id], ctx.embedder)
-        after_rows = store.load_segments(conn, [segment_id])
+            set_members(conn, segment_id, new_members)
+        after = _changed(conn, [segment_id], embedder)
         operation = "update" if not ({"start_s", "end_s"} & set(fields)) else "retime"
-        store.record_history(conn, seg["video_id"], operation, actor, before, [store.snapshot(r) for r in after_rows])
-        return store.public_segment(after_rows[0])
+        store.record_history(conn, seg["video_id"], operation, actor, before, [store.snapshot(r) for r in after])
+        return editable_segment(after[0])
 
 
-def split_segment(ctx, segment_id: int, at: float, *, actor: str, expected_version: int | None) -> list[dict]:
+def split_segment(db, embedder, segment_id: int, at: float, *, actor: str, expected_version: int | None) -> list[dict]:
     """Split a segment at ``at`` seconds into two; both keep captions, transcript and members. Returns both."""
     at = _time(at, "split time")
-    with ctx.db.connection() as conn:
+    with db.connection() as conn:
         store.lock_video(conn, store.video_of_segment(conn, segment_id))
         seg = store.load_segments(conn, [segment_id])[0]
         store.check_version(seg, expected_version)
@@ -100,12 +108,11 @@ def split_segment(ctx, segment_id: int, at: float, *, actor: str, expected_versi
                             "either end.")
         before = [store.snapshot(seg)]
         store.update_fields(conn, segment_id, {"end_s": at})
-        second = store.insert_segment(conn, {**seg, "start_s": at, "version": 1})
-        store.set_members(conn, second, seg["members"])
-        store.refresh(conn, [segment_id, second], ctx.embedder)
-        rows = store.load_segments(conn, [segment_id, second])
+        second = insert_segment(conn, {**seg, "start_s": at, "version": 1})
+        set_members(conn, second, seg["members"])
+        rows = _changed(conn, [segment_id, second], embedder)
         store.record_history(conn, seg["video_id"], "split", actor, before, [store.snapshot(r) for r in rows])
-        return [store.public_segment(r) for r in rows]
+        return [editable_segment(r) for r in rows]
 
 
 def _join(parts: list[str | None]) -> str | None:
@@ -126,14 +133,14 @@ def _unite_members(segs: list[dict]) -> list[dict]:
     return list(united.values())
 
 
-def merge_segments(ctx, segment_ids: list[int], *, actor: str,
+def merge_segments(db, embedder, segment_ids: list[int], *, actor: str,
                    expected_versions: dict[int, int] | None = None) -> dict:
     """Merge two or more adjacent segments of one video into the first; members are united, captions joined."""
     ids = list(dict.fromkeys(int(i) for i in segment_ids))
     if len(ids) < 2:
         raise EditError("Merge needs at least two different segments.")
     expected = {int(k): v for k, v in (expected_versions or {}).items()}
-    with ctx.db.connection() as conn:
+    with db.connection() as conn:
         videos = {store.video_of_segment(conn, i) for i in ids}
         if len(videos) > 1:
             raise EditError(f"Segments {', '.join(map(str, ids))} belong to different videos "
@@ -143,8 +150,7 @@ def merge_segments(ctx, segment_ids: list[int], *, actor: str,
         segs = store.load_segments(conn, ids)
         for s in segs:
             store.check_version(s, expected.get(s["id"]))
-        order = [r["id"] for r in conn.execute(
-            "SELECT id FROM segments WHERE video_id = %s ORDER BY start_s, id", (video_id,)).fetchall()]
+        order = video_segment_ids(conn, video_id)
         positions = sorted(order.index(s["id"]) for s in segs)
         if positions[-1] - positions[0] != len(positions) - 1:
             between = [order[p] for p in range(positions[0], positions[-1]) if order[p] not in ids]
@@ -162,42 +168,38 @@ def merge_segments(ctx, segment_ids: list[int], *, actor: str,
             "thumbnail": next((s["thumbnail"] for s in segs if s["thumbnail"]), None),
         }
         united = _unite_members(segs)
-        conn.execute("DELETE FROM segments WHERE id = ANY(%s)", ([s["id"] for s in rest],))
+        delete_segments(conn, [s["id"] for s in rest])
         store.update_fields(conn, first["id"], fields)
-        store.set_members(conn, first["id"], united)
-        store.refresh(conn, [first["id"]], ctx.embedder)
-        row = store.load_segments(conn, [first["id"]])[0]
+        set_members(conn, first["id"], united)
+        row = _changed(conn, [first["id"]], embedder)[0]
         store.record_history(conn, video_id, "merge", actor, before, [store.snapshot(row)])
-        return store.public_segment(row)
+        return editable_segment(row)
 
 
-def create_segment(ctx, video_id: str, start: float, end: float, *, actor: str, caption: str | None = None,
+def create_segment(db, embedder, video_id: str, start: float, end: float, *, actor: str, caption: str | None = None,
                    members: list[str] | None = None, caption_ko: str | None = None) -> dict:
     """Create a segment from in/out marks; it must not overlap another segment of the video."""
     start, end = _time(start, "start"), _time(end, "end")
-    with ctx.db.connection() as conn:
+    with db.connection() as conn:
         video = store.lock_video(conn, video_id)
         store.check_bounds(video, start, end)
         store.check_no_overlap(conn, video_id, start, end)
-        wanted = store.resolve_members(conn, list(members or []))
-        new_id = store.insert_segment(conn, {"video_id": video_id, "start_s": start, "end_s": end,
-                                             "caption_edited": _clean_text(caption),
-                                             "caption_ko": _clean_text(caption_ko)})
-        store.set_members(conn, new_id, [{"member_id": mid, "confidence": None, "source": "manual"}
-                                         for mid, _ in wanted])
-        store.refresh(conn, [new_id], ctx.embedder)
-        row = store.load_segments(conn, [new_id])[0]
+        wanted = resolve_members(conn, list(members or []))
+        new_id = insert_segment(conn, {"video_id": video_id, "start_s": start, "end_s": end,
+                                       "caption_edited": _clean_text(caption), "caption_ko": _clean_text(caption_ko)})
+        set_members(conn, new_id, [{"member_id": mid, "confidence": None, "source": "manual"} for mid, _ in wanted])
+        row = _changed(conn, [new_id], embedder)[0]
         store.record_history(conn, video_id, "create", actor, [], [store.snapshot(row)])
-        return store.public_segment(row)
+        return editable_segment(row)
 
 
-def delete_segment(ctx, segment_id: int, *, actor: str, expected_version: int | None) -> dict:
+def delete_segment(db, segment_id: int, *, actor: str, expected_version: int | None) -> dict:
     """Delete a segment (its snapshot stays in the history, so a revert brings it back). Returns the history id."""
-    with ctx.db.connection() as conn:
+    with db.connection() as conn:
         video_id = store.video_of_segment(conn, segment_id)
         store.lock_video(conn, video_id)
         seg = store.load_segments(conn, [segment_id])[0]
         store.check_version(seg, expected_version)
-        conn.execute("DELETE FROM segments WHERE id = %s", (segment_id,))
+        delete_segments(conn, [segment_id])
         history_id = store.record_history(conn, video_id, "delete", actor, [store.snapshot(seg)], [])
         return {"deleted": segment_id, "video_id": video_id, "history_id": history_id}

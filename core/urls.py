@@ -1,0 +1,41 @@
+"""The URL layout of the app, in one place: route patterns and the builders of links to them.
+
+Routes are declared with the patterns below; every link the app hands out (API JSON, Slack blocks, pages)
+is built by ``Urls``. ``Urls(public_url)`` makes absolute links when the public URL is known (Slack needs
+them), ``Urls()`` site-relative ones (the editor's own pages and API).
+"""
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+VIDEO_PAGE = "/videos/{video_id}"
+VIDEO_MEDIA = "/media/videos/{video_id}"
+THUMBNAIL = "/thumbnails/{segment_id}.jpg"
+SLACK_EVENTS = "/slack/events"
+LOGIN = "/login"
+
+
+class Urls:
+    def __init__(self, base: str | None = None):
+        self.base = (base or "").rstrip("/")
+
+    def video_page(self, video_id: str) -> str:
+        return self.base + VIDEO_PAGE.format(video_id=quote(video_id, safe=""))
+
+    def moment(self, video_id: str, segment_id: int | None = None, token: str | None = None) -> str:
+        """The editor page of a video, opened at one segment; ``token`` is a signed link token (``?t=``)."""
+        params = {}
+        if token is not None:
+            params["t"] = token
+        if segment_id is not None:
+            params["segment"] = str(segment_id)
+        return self.video_page(video_id) + (f"?{urlencode(params)}" if params else "")
+
+    def media(self, video_id: str) -> str:
+        return self.base + VIDEO_MEDIA.format(video_id=quote(video_id, safe=""))
+
+    def thumbnail(self, segment_id: int) -> str:
+        return self.base + THUMBNAIL.format(segment_id=segment_id)
+
+    def slack_events(self) -> str:
+        return self.base + SLACK_EVENTS

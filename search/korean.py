@@ -1,0 +1,103 @@
+"""Korean for one search, through Gemini and its cache: the query in English (a Korean query is also searched
+in English), Korean captions for the results, and a one-line Korean summary.
+
+Gemini problems never fail a search: ``GeminiSession`` stops at the first failure and keeps its notice for
+the answer (which is then in English).
+"""
+from __future__ import annotations
+
+import json
+import time
+
+from search import translations
+from search.gemini import GeminiUnavailable
+from search.query import has_hangul
+
+SUMMARY_CAPTIONS = 5
+SUMMARY_KIND = "summary:ko"       # the summaries' kind in the translations cache (beside target languages)
+
+
+class GeminiSession:
+    """Calls to the translator for one search: stops at the first failure and remembers its notice.
+
+    Each call is limited by the SDK timeout (``gemini.timeout_s``); no call starts once that much time has
+    been spent on Gemini in this search, so a search waits at most about twice the timeout.
+    """
+
+    def __init__(self, translator):
+        self.translator = translator
+        self.spent = 0.0
+        self.notice: str | None = None if translator is not None else \
+            "Gemini is not configured (set gemini.api_key): captions are shown in English."
+
+    @property
+    def usable(self) -> bool:
+        return self.translator is not None and self.notice is None
+
+    def call(self, fn, *args):
+        if not self.usable:
+            return None
+        if self.spent >= getattr(self.translator, "timeout_s", 8.0):
+            self.notice = "Gemini is slow right now: some captions are shown in English."
+            return None
+        t0 = time.perf_counter()
+        try:
+            return fn(*args)
+        except GeminiUnavailable as err:
+            self.notice = err.notice
+            return None
+        finally:
+            self.spent += time.perf_counter() - t0
+
+
+def _cached_answers(db, gemini: GeminiSession, texts: list[str], kind: str, ask) -> dict[str, str]:
+    """Gemini's answers for ``texts`` from the cache (per text, model and ``kind``), the rest from ``ask``
+    (a list of texts → their answers in order), then cached. Cached answers are served even after a
+    Gemini failure in this search."""
+    model = gemini.translator.model
+    with db.connection() as conn:
+        found = translations.cached(conn, texts, model, kind)
+    missing = [t for t in dict.fromkeys(texts) if t and t not in found]
+    if missing:
+        got = gemini.call(ask, missing)
+        if got:
+            new = dict(zip(missing, got, strict=True))
+            with db.connection() as conn:
+                translations.store(conn, new, model, kind)
+            found.update(new)
+    return found
+
+
+def translate_cached(db, gemini: GeminiSession, texts: list[str], lang: str) -> dict[str, str]:
+    """Translations of ``texts`` into ``lang`` (cached per text and model)."""
+    return _cached_answers(db, gemini, texts, lang, lambda missing: gemini.translator.translate(missing, lang))
+
+
+def english_query(db, gemini: GeminiSession, text: str) -> str | None:
+    """The English of a Korean query (None when it is not Korean, Gemini is off, or it says the same)."""
+    if not text or not has_hangul(text) or not gemini.usable:
+        return None
+    english = translate_cached(db, gemini, [text], "en").get(text)
+    return english if english and english.strip().lower() != text.lower() else None
+
+
+def summary(db, gemini: GeminiSession, query: str, results: list[dict]) -> str | None:
+    """The one-line Korean summary of the best results, cached per query and captions (an edited caption
+    asks again)."""
+    captions = [r["caption"] for r in results[:SUMMARY_CAPTIONS] if r["caption"]]
+    if not captions or gemini.translator is None:
+        return None
+    key = json.dumps({"query": query, "captions": captions}, ensure_ascii=False)
+    return _cached_answers(db, gemini, [key], SUMMARY_KIND,
+                           lambda _: [gemini.translator.summarize(query, captions)]).get(key)
+
+
+def add_korean_captions(db, gemini: GeminiSession, results: list[dict]) -> None:
+    """Fill caption_ko of results without one from the translation cache / Gemini."""
+    need = [r["caption"] for r in results if not r["caption_ko"] and r["caption"] and not has_hangul(r["caption"])]
+    if not need or gemini.translator is None:
+        return
+    ko = translate_cached(db, gemini, need, "ko")
+    for r in results:
+        if not r["caption_ko"] and r["caption"] in ko:
+            r["caption_ko"] = ko[r["caption"]]
