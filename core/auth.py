@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from core.urls import Urls
@@ -55,33 +56,39 @@ def _serializer(cfg, salt: str) -> URLSafeTimedSerializer:
     return _serializer_for(signing_secret(cfg), salt)
 
 
+def _sign(cfg, salt: str, actor: str) -> str:
+    return _serializer(cfg, salt).dumps({"a": actor})
+
+
+def _verify(cfg, salt: str, value: str, max_age: int, via: str) -> Principal | None:
+    """The signed actor, or None when the signature is bad or older than ``max_age`` seconds."""
+    try:
+        data = _serializer(cfg, salt).loads(value, max_age=max_age)
+    except (BadSignature, SignatureExpired):
+        return None
+    return Principal(actor=str(data.get("a", via)), via=via)
+
+
 def make_link_token(cfg, actor: str) -> str:
-    return _serializer(cfg, _LINK_SALT).dumps({"a": actor})
+    return _sign(cfg, _LINK_SALT, actor)
 
 
 def verify_link_token(cfg, token: str) -> Principal | None:
-    try:
-        data = _serializer(cfg, _LINK_SALT).loads(token, max_age=cfg.auth.link_ttl_s)
-    except (BadSignature, SignatureExpired):
-        return None
-    return Principal(actor=str(data.get("a", "link")), via="link")
+    return _verify(cfg, _LINK_SALT, token, cfg.auth.link_ttl_s, "link")
 
 
-def make_edit_url(cfg, video_id: str, segment_id: int | None = None, actor: str = "slack", base_url: str | None = None) -> str:
+def make_edit_url(cfg, video_id: str, segment_id: int | None = None, actor: str = "slack",
+                  base_url: str | None = None) -> str:
     """An absolute (when a public URL is known) editor link for one moment, signed for ``actor``."""
     return Urls(base_url or cfg.public_url).moment(video_id, segment_id, token=make_link_token(cfg, actor))
 
 
 def make_session(cfg, actor: str) -> str:
-    return _serializer(cfg, _SESSION_SALT).dumps({"a": actor})
+    return _sign(cfg, _SESSION_SALT, actor)
 
 
 def verify_session(cfg, value: str) -> Principal | None:
-    try:
-        data = _serializer(cfg, _SESSION_SALT).loads(value, max_age=cfg.auth.session_ttl_s)
-    except (BadSignature, SignatureExpired):
-        return None
-    return Principal(actor=str(data.get("a", "web")), via="session")
+    return _verify(cfg, _SESSION_SALT, value, cfg.auth.session_ttl_s, "session")
 
 
 def token_matches(cfg, presented: str | None) -> bool:

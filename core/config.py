@@ -160,7 +160,8 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
-        raise ConfigError(f"Config file {file} is not valid JSON: line {err.lineno}, column {err.colno}: {err.msg}") from None
+        raise ConfigError(f"Config file {file} is not valid JSON: line {err.lineno}, column {err.colno}: "
+                          f"{err.msg}") from None
     cfg = parse_config(data, str(file))
     cfg.source = str(file.resolve())
     return cfg

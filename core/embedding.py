@@ -55,7 +55,8 @@ class SentenceTransformerEmbedder(LazyModel):
     def _load(self):
         local = Path(self.name).expanduser()
         if local.exists() and not local.is_dir():
-            raise ModelUnavailable(f"models.embedding = {self.name!r} is a file; it must be a model folder or a hub name")
+            raise ModelUnavailable(f"models.embedding = {self.name!r} is a file; it must be a model folder or a hub "
+                                   "name")
         set_torch_threads(self._threads)
         from sentence_transformers import SentenceTransformer
 
@@ -106,7 +107,7 @@ class QueryVectors:
                 self._vectors.move_to_end(t)
         missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
-            fresh = dict(zip(missing, self.embedder.embed(missing)))
+            fresh = dict(zip(missing, self.embedder.embed(missing), strict=True))
             with self._lock:
                 for t, vec in fresh.items():
                     self._vectors[t] = vec

@@ -95,7 +95,8 @@ class SegmentText:
         return " ".join(parts)
 
     def weighted_tsvector_parts(self) -> dict[str, str]:
-        """Weight letter → token string. A: members + edited caption; B: Korean caption + transcript; C: auto caption."""
+        """Weight letter → token string. A: members + edited caption; B: Korean caption + transcript;
+        C: auto caption."""
         a = " ".join(filter(None, [" ".join(self.members), self.caption_edited or ""]))
         b = " ".join(filter(None, [self.caption_ko or "", self.transcript or ""]))
         c = self.caption_auto or ""

@@ -1,4 +1,13 @@
-"""The one place that knows SQL: the server, the pool, migrations and the queries the packages share."""
+"""The database: the server (embedded or ``database_url``), the pool, the migrations, and the queries more
+than one package needs: ``videos`` (one by id, the media file, the listing), ``segments`` (read with members,
+insert, tag, refresh search fields), ``members`` (names, aliases, gallery), ``embeddings`` (the recorded
+model) and ``member_vectors`` (members' own HNSW indexes).
+
+SQL that only one package needs sits in that package's store, next to the rules it serves:
+``edits/store.py`` (locks, version checks, history), ``indexer/store.py`` (writing one indexed video, retag,
+status counts), ``search/retrieval.py`` (the query planner: vector and full-text legs) and
+``search/translations.py`` (the cache of Gemini's answers). Nothing else runs SQL.
+"""
 from db.database import Database, connect_database
 
 __all__ = ["Database", "connect_database"]

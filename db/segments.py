@@ -50,6 +50,10 @@ def get_segments(conn: psycopg.Connection, segment_ids: Iterable[int]) -> list[d
     return rows
 
 
+def all_segment_ids(conn: psycopg.Connection) -> list[int]:
+    return [r["id"] for r in conn.execute("SELECT id FROM segments ORDER BY id").fetchall()]
+
+
 def video_segment_ids(conn: psycopg.Connection, video_id: str) -> list[int]:
     """The video's segments, in time order."""
     return [r["id"] for r in conn.execute("SELECT id FROM segments WHERE video_id = %s ORDER BY start_s, id",
@@ -118,7 +122,8 @@ def refresh_search_fields(conn: psycopg.Connection, segment_ids: Iterable[int], 
             "setweight(to_tsvector('simple', %s), 'C') WHERE id = %s",
             [
                 (t.embedding_text(), vec, p["A"], p["B"], p["C"], r["id"])
-                for r, t, vec, p in zip(rows, texts, vectors, (t.weighted_tsvector_parts() for t in texts))
+                for r, t, vec, p in zip(rows, texts, vectors, (t.weighted_tsvector_parts() for t in texts),
+                                        strict=True)
             ],
         )
     return len(rows)

@@ -48,6 +48,10 @@ def record_failure(conn: psycopg.Connection, video_id: str, title: str, path: st
         (video_id, title, path, error[:2000]))
 
 
+def indexed_video_ids(conn: psycopg.Connection) -> list[str]:
+    return [r["id"] for r in conn.execute("SELECT id FROM videos WHERE status = 'indexed' ORDER BY id").fetchall()]
+
+
 def list_videos(conn: psycopg.Connection) -> list[dict]:
     """Every video with its number of segments (``n``), by title."""
     columns = ", ".join("v." + c for c in VIDEO_COLUMNS.split(", "))

@@ -49,9 +49,9 @@ def _changed(conn, ids: list[int], embedder) -> list[dict]:
     return store.load_segments(conn, ids)
 
 
-def update_segment(db, embedder, segment_id: int, *, actor: str, expected_version: int | None, caption: str | None = None,
-                   members: list[str] | None = None, caption_ko: str | None = None, start: float | None = None,
-                   end: float | None = None) -> dict:
+def update_segment(db, embedder, segment_id: int, *, actor: str, expected_version: int | None,
+                   caption: str | None = None, members: list[str] | None = None, caption_ko: str | None = None,
+                   start: float | None = None, end: float | None = None) -> EditableSegment:
     """Edit one segment and return it (editor shape: "version", "members" as names, ...).
 
     caption: the edited caption (None: unchanged; "": clear the edit, the automatic caption shows again).

@@ -40,7 +40,8 @@ def read_legacy(path: Path, video_id: str) -> list[dict]:
         return [r for r in data if str(r.get("video_id")) == video_id]
     if len(ids) <= 1:
         return data
-    raise MvseError(f"legacy file {path} holds several videos ({', '.join(sorted(ids))}); pass one of them as --video-id")
+    raise MvseError(f"legacy file {path} holds several videos ({', '.join(sorted(ids))}); pass one of them as "
+                    "--video-id")
 
 
 def merge_seconds(rows: list[dict]) -> tuple[list[LegacySpan], dict[str, str | None]]:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from db.embeddings import recorded_embedding_model, switch_embedding_model
-from db.segments import refresh_search_fields
+from db.segments import all_segment_ids, refresh_search_fields
+from indexer import store
 
 BATCH = 256
 
@@ -11,7 +12,7 @@ def reembed(db, embedder) -> int:
     """Re-embed every segment with the configured model, in one transaction."""
     with db.connection() as conn:
         switch_embedding_model(conn, embedder.name, embedder.dim)
-        ids = [r["id"] for r in conn.execute("SELECT id FROM segments ORDER BY id")]
+        ids = all_segment_ids(conn)
         for i in range(0, len(ids), BATCH):
             refresh_search_fields(conn, ids[i:i + BATCH], embedder)
     return len(ids)
@@ -19,13 +20,7 @@ def reembed(db, embedder) -> int:
 
 def status_report(db) -> str:
     with db.connection() as conn:
-        by_status = conn.execute("SELECT status, count(*) AS n FROM videos GROUP BY status ORDER BY status").fetchall()
-        counts = conn.execute(
-            "SELECT (SELECT count(*) FROM segments) AS segments, (SELECT count(*) FROM members) AS members, "
-            "(SELECT count(*) FROM member_faces) AS member_faces, (SELECT count(*) FROM face_detections) AS faces, "
-            "(SELECT count(*) FROM face_detections WHERE member_id IS NULL) AS unmatched").fetchone()
-        failed = conn.execute("SELECT id, path, error FROM videos WHERE status = 'failed' ORDER BY id").fetchall()
-        models = conn.execute("SELECT model, count(*) AS n FROM member_faces GROUP BY model ORDER BY model").fetchall()
+        by_status, counts, failed, models = store.library_counts(conn)
         emb = recorded_embedding_model(conn)
     lines = ["videos: " + (", ".join(f"{r['n']} {r['status']}" for r in by_status) or "none"),
              f"segments: {counts['segments']}",

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from db.members import gallery_faces
 
+from db.members import gallery_faces
 
 
 def as_array(value) -> np.ndarray:

@@ -16,7 +16,7 @@ def load_rgb(path: Path) -> np.ndarray:
     try:
         with Image.open(path) as img:
             return np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:  # noqa: BLE001 - PIL raises many kinds for a bad photo; one message names it
         raise MvseError(f"cannot read the photo {path}: {err}") from err
 
 

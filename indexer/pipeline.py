@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from core.errors import EmbeddingModelMismatch, ModelUnavailable
 from db.embeddings import ensure_embedding_model, recorded_embedding_model
-from db.videos import find_video, record_failure
+from db.videos import find_video, indexed_video_ids, record_failure
 from indexer import store
 from indexer.errors import EditsWouldBeLost, VideoError
 from indexer.frames import pick_evenly
@@ -114,7 +114,7 @@ class Indexer:
         """Refuse before decoding anything if the database holds another text model's vectors."""
         with self.db.connection() as conn:
             recorded = recorded_embedding_model(conn)
-        if recorded and (recorded.get("name") != self.embedder.name or int(recorded.get("dim", -1)) != self.embedder.dim):
+        if recorded and (recorded.get("name"), int(recorded.get("dim", -1))) != (self.embedder.name, self.embedder.dim):
             with self.db.connection() as conn:
                 ensure_embedding_model(conn, self.embedder.name, self.embedder.dim)  # raises with the fix
 
@@ -217,7 +217,7 @@ class Indexer:
         bar.close()
         with summary.timed("subtitles"):
             _, transcripts = load_transcripts(path, spans)
-            for seg, text in zip(segments, transcripts):
+            for seg, text in zip(segments, transcripts, strict=True):
                 seg.transcript = text
         video = {"id": vid, "title": path.stem, "path": str(path.resolve()), "file_size": st.st_size,
                  "file_mtime": st.st_mtime, "duration_s": info.duration_s, "fps": info.fps, "width": info.width,
@@ -272,7 +272,7 @@ class Indexer:
                     summary.failed += 1
                     summary.failures.append((raw, "no such file or folder"))
             else:
-                ids = [r["id"] for r in conn.execute("SELECT id FROM videos WHERE status = 'indexed' ORDER BY id")]
+                ids = indexed_video_ids(conn)
 
         def gallery_for(model: str) -> Gallery:
             return self._gallery(model)

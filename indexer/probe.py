@@ -18,6 +18,7 @@ _FPS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:fps|tbr)\b")
 
 @dataclass(frozen=True)
 class VideoInfo:
+    """What the indexer needs to know of a video file before decoding it (size as displayed, after rotation)."""
     duration_s: float
     fps: float
     width: int

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 from pathlib import Path
 from typing import Protocol
 
@@ -43,7 +44,7 @@ def plan_segments(duration: float, cuts: list[float], max_s: float, min_s: float
     """
     bounds = [0.0] + sorted(c for c in set(round(c, 3) for c in cuts) if 0 < c < duration) + [duration]
     spans: list[list[float]] = []
-    for a, b in zip(bounds, bounds[1:]):
+    for a, b in pairwise(bounds):
         n = max(1, math.ceil((b - a) / max_s - 1e-9))
         step = (b - a) / n
         spans.extend([a + i * step, a + (i + 1) * step] for i in range(n))

@@ -46,6 +46,19 @@ def edits_of(conn: psycopg.Connection, video_id: str) -> list[str]:
     return [f"{n} {k.replace('_', ' ')}" for k, n in row.items() if n]
 
 
+def library_counts(conn: psycopg.Connection) -> tuple[list[dict], dict, list[dict], list[dict]]:
+    """For ``indexer status``: videos per status; counts of segments, members, gallery and detected faces;
+    the failed videos with their reasons; gallery faces per face model."""
+    by_status = conn.execute("SELECT status, count(*) AS n FROM videos GROUP BY status ORDER BY status").fetchall()
+    counts = conn.execute(
+        "SELECT (SELECT count(*) FROM segments) AS segments, (SELECT count(*) FROM members) AS members, "
+        "(SELECT count(*) FROM member_faces) AS member_faces, (SELECT count(*) FROM face_detections) AS faces, "
+        "(SELECT count(*) FROM face_detections WHERE member_id IS NULL) AS unmatched").fetchone()
+    failed = conn.execute("SELECT id, path, error FROM videos WHERE status = 'failed' ORDER BY id").fetchall()
+    models = conn.execute("SELECT model, count(*) AS n FROM member_faces GROUP BY model ORDER BY model").fetchall()
+    return by_status, counts, failed, models
+
+
 def thumbnails_of(conn: psycopg.Connection, video_id: str) -> list[str]:
     return [r["thumbnail"] for r in conn.execute("SELECT thumbnail FROM segments WHERE video_id = %s "
                                                  "AND thumbnail IS NOT NULL", (video_id,)).fetchall()]

@@ -9,16 +9,18 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-_TIME = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{2})[,.](\d{1,3})")
-_ARROW = re.compile(r"^\s*(\S+)\s*-->\s*(\S+)")
-_TAG = re.compile(r"</?[^>]+>|\{\\[^}]*\}")
-
 
 @dataclass(frozen=True)
 class Cue:
+    """One subtitle: shown from ``start`` to ``end`` seconds, its text without markup."""
     start: float
     end: float
     text: str
+
+
+_TIME = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{2})[,.](\d{1,3})")
+_ARROW = re.compile(r"^\s*(\S+)\s*-->\s*(\S+)")
+_TAG = re.compile(r"</?[^>]+>|\{\\[^}]*\}")
 
 
 def _seconds(stamp: str) -> float:

@@ -72,10 +72,12 @@ class GeminiTranslator:
             if code == 429:
                 raise GeminiUnavailable("Gemini quota exceeded: showing English captions.") from err
             if code in (401, 403):
-                raise GeminiUnavailable("Gemini refused the API key (gemini.api_key): showing English captions.") from err
+                raise GeminiUnavailable("Gemini refused the API key (gemini.api_key): showing English "
+                                        "captions.") from err
             raise GeminiUnavailable(f"Gemini error {code}: showing English captions.") from err
         except Exception as err:
-            kind = "timed out" if "timeout" in type(err).__name__.lower() or "timed out" in str(err).lower() else "unreachable"
+            timed_out = "timeout" in type(err).__name__.lower() or "timed out" in str(err).lower()
+            kind = "timed out" if timed_out else "unreachable"
             log.warning("Gemini %s: %s: %s", kind, type(err).__name__, err)
             raise GeminiUnavailable(f"Gemini {kind}: showing English captions.") from err
         text = resp.text

@@ -125,5 +125,5 @@ def parse_query(text: str, aliases: dict[str, Member], truncated: bool = False) 
             i += matched
         else:
             i += 1
-    rest = " ".join(w for w, u in zip(words, used) if not u)
+    rest = " ".join(w for w, u in zip(words, used, strict=True) if not u)
     return ParsedQuery(raw=text, text=rest, members=members, truncated=truncated)

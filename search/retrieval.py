@@ -83,7 +83,8 @@ def planned_share(conn: psycopg.Connection, filters: Filters) -> float:
 
 def estimated_rows(conn: psycopg.Connection) -> float:
     """The planner's row estimate for segments (free; -1 before the first ANALYZE)."""
-    return float(conn.execute("SELECT reltuples FROM pg_class WHERE oid = 'segments'::regclass").fetchone()["reltuples"])
+    row = conn.execute("SELECT reltuples FROM pg_class WHERE oid = 'segments'::regclass").fetchone()
+    return float(row["reltuples"])
 
 
 def vector_exact(conn: psycopg.Connection, qvec: np.ndarray, n: int, filters: Filters) -> list[tuple[int, float]]:
@@ -133,7 +134,8 @@ def vector_member_hnsw(conn: psycopg.Connection, qvec: np.ndarray, n: int, ef_se
 
 
 def vector_candidates(conn: psycopg.Connection, qvec: np.ndarray, n: int, ef_search: int, filters: Filters,
-                      exact_max: int = EXACT_FILTER_MAX, need: int | None = None) -> tuple[list[tuple[int, float]], str]:
+                      exact_max: int = EXACT_FILTER_MAX,
+                      need: int | None = None) -> tuple[list[tuple[int, float]], str]:
     """Up to ``n`` nearest segments by cosine distance, and the path taken (for diagnostics and the benchmark).
 
     A filtered HNSW scan is accepted when it yields at least ``need`` rows (default ``n``): the rows the
@@ -170,7 +172,8 @@ def common_words(conn: psycopg.Connection, max_rows: int = COMMON_WORD_ROWS) -> 
         "AND st.tablename = 'segments' AND st.attname = 'tsv'").fetchone()
     if not row or not row["words"] or row["reltuples"] * max(row["freqs"]) <= max_rows:
         return set()
-    return {w for w, f in zip(row["words"], row["freqs"]) if f * row["reltuples"] > max_rows}
+    # most_common_elem_freqs ends with three summary numbers after the per-word frequencies
+    return {w for w, f in zip(row["words"], row["freqs"], strict=False) if f * row["reltuples"] > max_rows}
 
 
 def text_candidates(conn: psycopg.Connection, tokens: list[str], n: int, filters: Filters,
@@ -209,7 +212,8 @@ def member_listing(conn: psycopg.Connection, n: int, filters: Filters) -> list[t
         rest = Filters(member_ids=filters.member_ids[1:], video_id=filters.video_id)
         where, params = rest.sql()
         rows = conn.execute(
-            f"SELECT s.id, {LISTING_CONFIDENCE} AS conf FROM segment_members sm JOIN segments s ON s.id = sm.segment_id "
+            f"SELECT s.id, {LISTING_CONFIDENCE} AS conf FROM segment_members sm "
+            "JOIN segments s ON s.id = sm.segment_id "
             f"WHERE sm.member_id = %s AND {where} ORDER BY {LISTING_CONFIDENCE} DESC, sm.segment_id LIMIT %s",
             [filters.member_ids[0], *params, n]).fetchall()
     return [(r["id"], float(r["conf"])) for r in rows]

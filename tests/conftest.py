@@ -23,12 +23,11 @@ os.environ["TOKENIZERS_PARALLELISM"] = "false"
 os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
 os.environ.pop("MVSE_CONFIG", None)
 
-import psycopg  # noqa: E402
-import pytest  # noqa: E402
+import psycopg  # noqa: E402 - imported after the environment above, which libraries read on import
+import pytest  # noqa: E402 - as above
 
-from core.config import Config, parse_config  # noqa: E402
-
-from tests.helpers import ARTIFACTS, ASSETS, free_port  # noqa: E402
+from core.config import Config, parse_config  # noqa: E402 - as above
+from tests.helpers import ARTIFACTS, ASSETS, free_port  # noqa: E402 - as above
 
 TEMPLATE_DB = "mvse_template"
 _db_counter = itertools.count()

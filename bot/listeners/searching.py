@@ -37,5 +37,6 @@ async def results_message(ctx, query: str, user_id: str, offset: int = 0, member
                 "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text":
                             "⚠️ 검색 중 오류가 발생했어요. 잠시 후 다시 시도해 주세요.\n"
                             "The search failed on the server; the administrator can find the details in its log."}}]}
-    urls = {r["segment_id"]: edit_url_for(ctx, user_id, r["video_id"], r["segment_id"]) for r in data.get("results") or []}
+    urls = {r["segment_id"]: edit_url_for(ctx, user_id, r["video_id"], r["segment_id"])
+            for r in data.get("results") or []}
     return blocks.search_message(data, urls, offset=offset, filters={"m": member, "vid": video})

@@ -61,8 +61,8 @@ async def save_caption(ack, context, body, view, client):
     await ack()
     if meta.get("c") and user:
         try:
-            await client.chat_postEphemeral(channel=meta["c"], user=user,
-                                            text=f"✅ 캡션을 저장했어요 (segment {seg['id']}, version {seg['version']}).")
+            saved = f"✅ 캡션을 저장했어요 (segment {seg['id']}, version {seg['version']})."
+            await client.chat_postEphemeral(channel=meta["c"], user=user, text=saved)
         except Exception as err:  # noqa: BLE001 - slack_sdk errors vary; a confirmation not shown is not an error
             log.info("caption saved but the confirmation was not shown: %s", err)
 

@@ -83,13 +83,13 @@
   const selected = () => segById(state.selected);
 
   // ------------------------------------------------------------------ loading
-  async function loadAll(keepSelection) {
+  async function loadAll() {
     const [data, members] = await Promise.all([api("GET", "/api/videos/" + encodeURIComponent(videoId)),
                                                api("GET", "/api/members")]);
     state.video = data.video;
     state.segments = data.segments.sort((a, b) => a.start - b.start);
     state.members = members.members;
-    if (!keepSelection || !segById(state.selected)) state.selected = state.selected && segById(state.selected) ? state.selected : null;
+    if (!segById(state.selected)) state.selected = null;      // the selection survives a reload while it exists
     state.draftMembers = null;
     renderAll();
     await loadHistory();
@@ -233,7 +233,7 @@
 
   // ------------------------------------------------------------------ operations
   function afterChange(selectId) {
-    return loadAll(true).then(() => { if (selectId !== undefined) select(selectId, false); });
+    return loadAll().then(() => { if (selectId !== undefined) select(selectId, false); });
   }
   function needSelected() {
     const s = selected();
@@ -261,7 +261,7 @@
 
   const split = (at) => act(async () => {
     const t = at === undefined ? snap(now()) : at;
-    const s = at === undefined ? (segAt(t) || selected()) : (segAt(t) || selected());
+    const s = segAt(t) || selected();
     if (!s) throw new Error("No segment at " + fmt(t) + " s to split.");
     const out = await api("POST", "/api/segments/" + s.id + "/split", { version: s.version, at: t });
     await afterChange(out.segments[1].id);
@@ -372,7 +372,7 @@
 
   act(async () => {
     const initial = Number(root.dataset.segment);
-    await loadAll(false);
+    await loadAll();
     if (initial && segById(initial)) select(initial, true);
     root.dataset.ready = "1";
   });

@@ -40,7 +40,8 @@ def test_korean_caption_first_english_beside_and_notice():
     head = msg["blocks"][0]["text"]["text"]
     assert "*‘춤’* 검색 결과 1–1번째 (더 있음)" in head and "요약 &lt;b&gt;" in head
     assert msg["blocks"][1]["type"] == "context" and "Gemini is off" in msg["blocks"][1]["elements"][0]["text"]
-    assert msg["blocks"][2] == {"type": "image", "image_url": "https://x.test/thumbnails/7.jpg", "alt_text": "T 1:05–1:02:05"}
+    assert msg["blocks"][2] == {"type": "image", "image_url": "https://x.test/thumbnails/7.jpg",
+                                "alt_text": "T 1:05–1:02:05"}
     text = msg["blocks"][3]["text"]["text"]
     assert text.index("춤추는 장면") < text.index("_dancing_")
     assert "<https://x.test/videos/v1?t=abc|1:05–1:02:05>" in text

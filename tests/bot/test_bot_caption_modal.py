@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 
-
 def _open_modal(slack, segment_id: int, video_id: str) -> dict:
     r = slack.block_action({"action_id": "edit_caption", "type": "button",
                             "value": json.dumps({"s": segment_id, "v": video_id}),
@@ -25,8 +24,8 @@ def _state(db, segment_id: int) -> dict:
     with db.connection() as conn:
         seg = conn.execute("SELECT caption_edited, version, search_text, embedding::text AS emb FROM segments "
                            "WHERE id = %s", (segment_id,)).fetchone()
-        history = conn.execute("SELECT operation, actor, before, after FROM segment_history WHERE %s = ANY(segment_ids) "
-                               "ORDER BY id", (segment_id,)).fetchall()
+        history = conn.execute("SELECT operation, actor, before, after FROM segment_history "
+                               "WHERE %s = ANY(segment_ids) ORDER BY id", (segment_id,)).fetchall()
     return {**seg, "history": history}
 
 

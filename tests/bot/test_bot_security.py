@@ -24,8 +24,8 @@ def test_wrong_or_stale_signatures_get_401_and_change_nothing(slack, library, db
     attempts = [
         slack.command("dog", secret="not-the-secret"),
         slack.command("dog", ts=stale),
-        slack.block_action({"action_id": "share", "type": "button", "value": json.dumps({"s": library["s1"], "v": "v1"})},
-                           secret="wrong"),
+        slack.block_action({"action_id": "share", "type": "button",
+                            "value": json.dumps({"s": library["s1"], "v": "v1"})}, secret="wrong"),
         slack.view_submission({"type": "modal", "callback_id": "edit_caption_modal",
                                "private_metadata": json.dumps({"s": library["s1"], "ver": 1, "c": "C123"})},
                               {"caption_block": {"caption_input": {"type": "plain_text_input", "value": "hacked"}}},

@@ -39,12 +39,14 @@ def test_read_endpoints(api, seeded):
 
 
 def test_every_operation_then_history(api, seeded):
-    r = api.patch(f"/api/segments/{seeded[0]}", json={"version": 1, "caption": "edited", "members": ["Hanni", "Danielle"]})
+    r = api.patch(f"/api/segments/{seeded[0]}",
+                  json={"version": 1, "caption": "edited", "members": ["Hanni", "Danielle"]})
     assert r.status_code == 200 and r.json()["version"] == 2 and sorted(r.json()["members"]) == ["Danielle", "Hanni"]
     r = api.post(f"/api/segments/{seeded[1]}/split", json={"version": 1, "at": 6.0})
     assert r.status_code == 200 and [(s["start"], s["end"]) for s in r.json()["segments"]] == [(4.0, 6.0), (6.0, 8.0)]
     new_id = r.json()["segments"][1]["id"]
-    r = api.post("/api/segments/merge", json={"segment_ids": [new_id, seeded[2]], "versions": {str(new_id): 1, str(seeded[2]): 1}})
+    r = api.post("/api/segments/merge",
+                 json={"segment_ids": [new_id, seeded[2]], "versions": {str(new_id): 1, str(seeded[2]): 1}})
     assert r.status_code == 200 and (r.json()["start"], r.json()["end"]) == (6.0, 12.0)
     r = api.post("/api/segments", json={"video_id": "v1", "start": 20, "end": 22.5, "members": ["민지"]})
     assert r.status_code == 201 and r.json()["members"] == ["Minji"]

@@ -43,8 +43,9 @@ def test_edit_in_the_browser(browser, app_factory, config, db, serve, test_video
     with db.connection() as conn:
         add_video(conn, "real", title="테스트 영상", path=str(test_video), duration_s=10.0, shot_boundaries=[2.5, 6.0])
         add_member(conn, "Hanni", ["하니"])
-        first = add_segment(conn, "real", 0.0, 4.0, tiny_embedder, caption='a girl <img src=x onerror="window.__xss=1">',
-                            caption_ko="무대에서 춤추는 소녀", members=["Hanni"], transcript="hello there")
+        first = add_segment(conn, "real", 0.0, 4.0, tiny_embedder,
+                            caption='a girl <img src=x onerror="window.__xss=1">', caption_ko="무대에서 춤추는 소녀",
+                            members=["Hanni"], transcript="hello there")
         second = add_segment(conn, "real", 4.0, 8.0, tiny_embedder, caption="a man riding a skateboard")
     base = serve(app_factory(config))
     page = browser.new_page(viewport={"width": 1400, "height": 900})

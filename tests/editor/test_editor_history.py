@@ -16,8 +16,8 @@ def _state(db, video="v1"):
     with db.connection() as conn:
         ids = [r["id"] for r in conn.execute("SELECT id FROM segments WHERE video_id = %s", (video,)).fetchall()]
         rows = get_segments(conn, ids)
-    return [(r["id"], r["start_s"], r["end_s"], r["caption_auto"], r["caption_edited"], r["caption_ko"], r["transcript"],
-             sorted((m["name"], m["confidence"], m["source"]) for m in r["members"])) for r in rows]
+    return [(r["id"], r["start_s"], r["end_s"], r["caption_auto"], r["caption_edited"], r["caption_ko"],
+             r["transcript"], sorted((m["name"], m["confidence"], m["source"]) for m in r["members"])) for r in rows]
 
 
 def _search_text(db, sid):
@@ -30,7 +30,8 @@ def test_revert_restores_exactly_and_revert_of_revert_redoes(ctx, db, seeded, op
     original = _state(db)
     text0 = _search_text(db, seeded[0])
     if operation == "update":
-        update_segment(ctx.db, ctx.embedder, seeded[0], actor="a", expected_version=1, caption="changed", members=["Minji"])
+        update_segment(ctx.db, ctx.embedder, seeded[0], actor="a", expected_version=1, caption="changed",
+                       members=["Minji"])
     elif operation == "split":
         split_segment(ctx.db, ctx.embedder, seeded[0], 1.5, actor="a", expected_version=1)
     elif operation == "merge":
@@ -103,7 +104,8 @@ def test_concurrent_edits_same_version_one_wins(ctx, db, seeded):
     def edit(text):
         barrier.wait()
         try:
-            results.append(update_segment(ctx.db, ctx.embedder, seeded[0], actor=text, expected_version=1, caption=text))
+            results.append(update_segment(ctx.db, ctx.embedder, seeded[0], actor=text, expected_version=1,
+                                          caption=text))
         except VersionConflict as err:
             errors.append(err)
 

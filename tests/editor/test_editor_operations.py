@@ -23,8 +23,8 @@ def test_update_caption_and_members_records_history_and_reembeds(ctx, db, seeded
     sid = seeded[0]
     with db.connection() as conn:
         old = conn.execute("SELECT search_text, embedding FROM segments WHERE id = %s", (sid,)).fetchone()
-    out = update_segment(ctx.db, ctx.embedder, sid, actor="tester", expected_version=1, caption="Hanni skateboarding at night",
-                         members=["Hanni", "민지"])
+    out = update_segment(ctx.db, ctx.embedder, sid, actor="tester", expected_version=1,
+                         caption="Hanni skateboarding at night", members=["Hanni", "민지"])
     assert out["version"] == 2 and sorted(out["members"]) == ["Hanni", "Minji"]
     assert out["caption"] == "Hanni skateboarding at night" and out["caption_auto"] == "a girl dancing on stage"
     with db.connection() as conn:
@@ -36,7 +36,8 @@ def test_update_caption_and_members_records_history_and_reembeds(ctx, db, seeded
     assert manual == [{"name": "Hanni", "source": "auto"}, {"name": "Minji", "source": "manual"}]
     (h,) = _history(db)
     assert h["operation"] == "update" and h["actor"] == "tester" and h["segment_ids"] == [sid]
-    assert h["before"][0]["caption_edited"] is None and h["after"][0]["caption_edited"] == "Hanni skateboarding at night"
+    assert h["before"][0]["caption_edited"] is None
+    assert h["after"][0]["caption_edited"] == "Hanni skateboarding at night"
     assert [m["name"] for m in h["before"][0]["members"]] == ["Hanni"]
     # "" clears the edit; None leaves it
     out = update_segment(ctx.db, ctx.embedder, sid, actor="tester", expected_version=2, caption="")
@@ -76,7 +77,8 @@ def test_split_keeps_members_and_captions(ctx, db, seeded):
 
 def test_merge_unites_members_and_joins_captions(ctx, db, seeded):
     update_segment(ctx.db, ctx.embedder, seeded[1], actor="t", expected_version=1, caption="edited two")
-    out = merge_segments(ctx.db, ctx.embedder, [seeded[0], seeded[1]], actor="t", expected_versions={seeded[0]: 1, seeded[1]: 2})
+    out = merge_segments(ctx.db, ctx.embedder, [seeded[0], seeded[1]], actor="t",
+                         expected_versions={seeded[0]: 1, seeded[1]: 2})
     assert (out["id"], out["start"], out["end"]) == (seeded[0], 0.0, 8.0)
     assert sorted(out["members"]) == ["Hanni", "Minji"]
     assert out["caption_auto"] == "a girl dancing on stage a man riding a skateboard"

@@ -44,9 +44,18 @@ _WORDS = "a photo of the person is dancing singing on stage with guitar red blue
 def build_tiny_blip2(out: Path) -> Path:
     """A random BLIP-2 (OPT) of a few hundred KB, saved like a hub checkpoint (STACK_NOTES section 3)."""
     import torch
-    from tokenizers import Tokenizer, models as tm, pre_tokenizers
-    from transformers import (Blip2Config, Blip2ForConditionalGeneration, Blip2Processor, Blip2QFormerConfig,
-                              Blip2VisionConfig, BlipImageProcessorPil, OPTConfig, PreTrainedTokenizerFast)
+    from tokenizers import Tokenizer, pre_tokenizers
+    from tokenizers import models as tm
+    from transformers import (
+        Blip2Config,
+        Blip2ForConditionalGeneration,
+        Blip2Processor,
+        Blip2QFormerConfig,
+        Blip2VisionConfig,
+        BlipImageProcessorPil,
+        OPTConfig,
+        PreTrainedTokenizerFast,
+    )
 
     torch.manual_seed(0)
     vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}

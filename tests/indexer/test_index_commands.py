@@ -1,6 +1,7 @@
 """import-legacy, reembed, status, missing-model errors, and the CLI as a real subprocess."""
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -36,7 +37,7 @@ def test_import_legacy_merges_seconds_creates_members_and_is_idempotent(write_co
         members = {r["name"]: r["group_name"] for r in conn.execute("SELECT name, group_name FROM members")}
     assert video["id"] == "FuJ1RiLoq-M" and video["source"] == "legacy" and video["title"] == "NJZ vlog"
     assert segs[0]["start_s"] == 200 and segs[-1]["end_s"] == 260
-    assert all(a["end_s"] == b["start_s"] for a, b in zip(segs, segs[1:]))
+    assert all(a["end_s"] == b["start_s"] for a, b in itertools.pairwise(segs))
     assert len(segs) < len(rows)  # some seconds were merged
     names = {f["member"] for r in rows for f in r["faces"]}
     assert set(members) == names and members["Gang Harin"] == "NJZ"

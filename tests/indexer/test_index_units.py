@@ -1,6 +1,7 @@
 """Pure parts of the indexer: segment planning, subtitles, ffmpeg banner parsing, matching, ids."""
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ def test_plan_caps_long_shots_and_merges_slivers():
     spans = plan_segments(30.0, [0.4, 10.0, 10.5, 29.8], max_s=8.0, min_s=1.0)
     assert spans[0][0] == 0.0 and spans[-1][1] == 30.0
     assert all(a < b for a, b in spans)
-    assert all(b1 == a2 for (_, b1), (a2, _) in zip(spans, spans[1:])), "segments must tile without overlap"
+    assert all(b1 == a2 for (_, b1), (a2, _) in itertools.pairwise(spans)), "segments must tile without overlap"
     assert all(b - a >= 1.0 for a, b in spans), spans
     assert all(b - a <= 9.0 for a, b in spans), spans
     assert 10.5 in [a for a, _ in spans]  # a real cut survives
@@ -49,14 +50,15 @@ BANNER = """Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'x.mp4':
   Duration: 00:00:10.01, start: 0.000000, bitrate: 490 kb/s
   Stream #0:0[0x1](und): Video: h264 (High) (avc1 / 0x31637661), yuv420p(progressive), 640x360 [SAR 1:1 DAR 16:9], 357 kb/s, 29.97 fps, 29.97 tbr, 30k tbn (default)
   Stream #0:1[0x2](und): Audio: aac (LC) (mp4a / 0x6134706D), 44100 Hz, stereo, fltp, 128 kb/s (default)
-"""
+"""  # noqa: E501 - a real ffmpeg banner, kept verbatim
 
 
 def test_ffmpeg_banner_parsed():
     info = parse_ffmpeg_banner(BANNER)
     assert (info.duration_s, info.fps, info.width, info.height) == (10.01, 29.97, 640, 360)
     assert parse_ffmpeg_banner(BANNER.replace("Video:", "Data:")) is None
-    rotated = BANNER.replace("  Stream #0:1", "    Side data:\n      displaymatrix: rotation of -90.00 degrees\n  Stream #0:1")
+    rotated = BANNER.replace("  Stream #0:1",
+                             "    Side data:\n      displaymatrix: rotation of -90.00 degrees\n  Stream #0:1")
     assert (parse_ffmpeg_banner(rotated).width, parse_ffmpeg_banner(rotated).height) == (360, 640)
 
 

@@ -127,7 +127,8 @@ def test_unloadable_or_mismatched_model_falls_back_to_words(db, make_config, lib
     from core.context import AppContext
     from core.embedding import SentenceTransformerEmbedder
 
-    broken = AppContext(config=make_config(), db=db, embedder=SentenceTransformerEmbedder(str(tmp_path / "no-such-model")))
+    missing_model = SentenceTransformerEmbedder(str(tmp_path / "no-such-model"))
+    broken = AppContext(config=make_config(), db=db, embedder=missing_model)
     out = search_segments(broken, "fireworks over the city")
     assert out["results"][0]["caption"] == "fireworks explode over the city at night"
     assert "Meaning search is off" in out["notice"] and "no-such-model" in out["notice"]
@@ -179,7 +180,8 @@ def test_a_frequent_member_gets_an_hnsw_index_of_their_own(db):
         assert ensure_member_indexes(conn, min_rows=120) == []     # built once
         assert indexed_members(conn) == {mid}
         got, path = retrieval.vector_candidates(conn, q, 20, 40, filters)
-        both, both_path = retrieval.vector_candidates(conn, q, 20, 40, retrieval.Filters(member_ids=[mid], video_id="syn"))
+        both_filter = retrieval.Filters(member_ids=[mid], video_id="syn")
+        both, both_path = retrieval.vector_candidates(conn, q, 20, 40, both_filter)
     assert path == "hnsw-member" and len(got) == 20 and all(sid in tagged for sid, _ in got)
     assert len({sid for sid, _ in got[:10]} & set(truth[:10])) >= 9
     assert both_path != "hnsw-member" and [sid for sid, _ in both] == truth[:20]   # a second filter: another path
