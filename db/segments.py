@@ -108,13 +108,20 @@ def segment_text(row: dict) -> SegmentText:
 
 
 def refresh_search_fields(conn: psycopg.Connection, segment_ids: Iterable[int], embedder) -> int:
-    """Recompute search_text, tsv and embedding of the given segments from their current rows."""
+    """Recompute search_text, tsv and embedding of the given segments from their current rows. A segment that
+    says nothing (no caption, Korean caption or transcript) gets no embedding: its vector would only say who is
+    on screen, and such vectors sit near every query a model cannot read (gibberish, emoji, a language it does
+    not know). Member filters and listings still find it."""
     rows = get_segments(conn, segment_ids)
     if not rows:
         return 0
     ensure_embedding_model(conn, embedder.name, embedder.dim)
     texts = [segment_text(r) for r in rows]
-    vectors = embedder.embed([t.embedding_text() for t in texts])
+    said = [i for i, t in enumerate(texts) if t.says_something]
+    embedded = embedder.embed([texts[i].embedding_text() for i in said]) if said else []
+    vectors: list = [None] * len(texts)
+    for i, vec in zip(said, embedded, strict=True):
+        vectors[i] = vec
     with conn.cursor() as cur:
         cur.executemany(
             "UPDATE segments SET search_text = %s, embedding = %s, tsv = "

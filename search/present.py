@@ -3,9 +3,11 @@
 matching words, meaning similarity, edited caption), the ``confidence`` band and the signed edit link."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from core.auth import make_edit_url
 from core.records import SegmentRecord, segment_record
-from core.textindex import index_tokens
+from core.textindex import found_in, index_tokens
 from core.urls import Urls
 from search import ranking
 from search.query import ParsedQuery
@@ -16,27 +18,37 @@ class SearchResult(SegmentRecord):
     edit_url: str
     confidence: str              # "high" | "medium" | "low" (calibration: search/ranking.py)
     why: list[str]
-    similarity: float | None
+    similarity: float | None     # cosine of the best query text
+    evidence: dict               # {"meaning": z (query's own spread), "words": IDF-weighted share found}
     merged_segment_ids: list[int]
 
 
-def word_hits(qtokens: list[set[str]], seg: dict) -> tuple[dict[str, list[str]], float]:
-    """Query words found per field, and the best share of one query text's words found anywhere."""
+@dataclass
+class Evidence:
+    """How one candidate matched: see search.ranking."""
+    score: float
+    cosine: float | None = None
+    z: float | None = None
+    words: float = 0.0
+    band: str = "low"
+
+
+def segment_tokens(seg: dict) -> set[str]:
+    """Index tokens of what a segment says: caption (edited or automatic), Korean caption, transcript."""
+    return set(index_tokens(" ".join(filter(None, (seg["caption"], seg["caption_ko"], seg["transcript"])))))
+
+
+def word_hits(qtokens: list[set[str]], seg: dict) -> dict[str, list[str]]:
+    """Query words found, per field."""
     fields = {"caption": seg["caption"], "Korean caption": seg["caption_ko"] or "", "transcript": seg["transcript"]}
     field_tokens = {name: set(index_tokens(value)) for name, value in fields.items()}
     hits: dict[str, list[str]] = {}
-    coverage = 0.0
     for toks in qtokens:
-        if not toks:
-            continue
-        found: set[str] = set()
         for name, ftoks in field_tokens.items():
-            h = toks & ftoks
+            h = found_in(toks, ftoks)
             if h:
                 hits[name] = sorted(set(hits.get(name, [])) | h)
-                found |= h
-        coverage = max(coverage, len(found) / len(toks))
-    return hits, coverage
+    return hits
 
 
 def _member_evidence(members: list[dict], parsed: ParsedQuery) -> tuple[list[str], float | None]:
@@ -55,25 +67,26 @@ def _member_evidence(members: list[dict], parsed: ParsedQuery) -> tuple[list[str
 
 
 def result(ctx, group: ranking.Group, row: dict, seg: dict, parsed: ParsedQuery, qtokens: list[set[str]],
-           cosine: float | None, fused: float, top: float, actor: str) -> SearchResult:
+           evidence: Evidence, actor: str) -> SearchResult:
     """One result: ``row`` from ``db.segments.get_segments`` (members attached), ``seg`` the ranking's view of
     the same segment (``retrieval.candidate_details``)."""
     has_text = bool(qtokens)
     why, face = _member_evidence(row["members"], parsed)
-    hits, coverage = word_hits(qtokens, seg)
+    hits = word_hits(qtokens, seg)
     why += [f"{name} words: {', '.join(words[:8])}" for name, words in hits.items()]
-    if cosine is not None and has_text:
-        why.append(f"meaning match {cosine:.2f}")
+    if evidence.cosine is not None and has_text:
+        why.append(f"meaning match {evidence.cosine:.2f}")
     if seg["edited"] and has_text:
         why.append("edited caption")
     if len(group.members) > 1:
         why.append(f"{len(group.members) - 1} near-identical neighbouring segment(s) merged")
-    band = ranking.confidence(cosine, coverage, fused, top) if has_text else ranking.face_confidence(face)
+    band = evidence.band if has_text else ranking.face_confidence(face)
     return SearchResult(
         **segment_record(row, Urls(ctx.config.public_url)),
-        score=round(float(fused), 6),
+        score=round(float(evidence.score), 6),
         edit_url=make_edit_url(ctx.config, row["video_id"], row["id"], actor),
         confidence=band, why=why,
-        similarity=round(cosine, 4) if cosine is not None else None,
+        similarity=round(evidence.cosine, 4) if evidence.cosine is not None else None,
+        evidence={"meaning": None if evidence.z is None else round(evidence.z, 2), "words": round(evidence.words, 2)},
         merged_segment_ids=group.members[1:],
     )

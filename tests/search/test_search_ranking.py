@@ -62,6 +62,8 @@ class PlaneEmbedder:
         out = np.stack([np.random.default_rng(abs(hash(t)) % 2**32).normal(size=self.dim) for t in texts])
         return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
 
+    embed_query = embed
+
 
 def _synthetic(db, n=3000, tagged_every=25, seed=1):
     """n segments with clustered 16-d vectors; every ``tagged_every``-th has member 'Tagged'."""
