@@ -21,19 +21,22 @@ from core.errors import MvseError
 log = logging.getLogger("mvse")
 
 
-def create_app(cfg: Config, db=None, embedder=None, translator=None) -> FastAPI:
-    """Build the FastAPI app. ``db``/``embedder``/``translator`` default to what the config names."""
+def create_app(cfg: Config, db=None, embedder=None, translator=None, query_translator=None) -> FastAPI:
+    """Build the FastAPI app. ``db``/``embedder``/``translator``/``query_translator`` default to what the config
+    names."""
     from bot.slack import mount_slack
+    from core.gemini import translator_from_config
+    from core.query_translation import query_translator_from_config
     from editor import api, media, pages
     from search import api as search_api
-    from search.gemini import translator_from_config
 
     if db is None:
         from db import connect_database
 
         db = connect_database(cfg)
     ctx = AppContext(config=cfg, db=db, embedder=embedder or embedder_from_config(cfg),
-                     translator=translator if translator is not None else translator_from_config(cfg))
+                     translator=translator if translator is not None else translator_from_config(cfg),
+                     query_translator=query_translator or query_translator_from_config(cfg))
     app = FastAPI(title="Multimodal Video Search & Edit", docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.state.ctx = ctx
 

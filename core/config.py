@@ -51,6 +51,7 @@ class ModelsConfig(_Section):
     embedding: str = "bongsoo/kpf-sbert-128d-v1"
     captioner: Literal["eilev", "blip2", "none"] = "eilev"
     caption_model: str | None = None
+    query_translator: str | None = None        # Korean → English for queries without Gemini: hub name or folder
     faces: str = "buffalo_l"
     device: str = "cpu"
     threads: int = Field(default=1, ge=1)

@@ -20,7 +20,8 @@ class AppContext:
     config: Config
     db: Any                     # db.Database
     embedder: Any               # core.embedding.TextEmbedder (lazy)
-    translator: Any = None      # search.gemini translator, or None when Gemini is not configured
+    translator: Any = None      # core.gemini translator, or None when Gemini is not configured
+    query_translator: Any = None    # core.query_translation translator (models.query_translator), or None
     query_vectors: QueryVectors = field(init=False, repr=False)     # search queries' vectors, cached
 
     def __post_init__(self) -> None:

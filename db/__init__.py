@@ -5,8 +5,8 @@ model) and ``member_vectors`` (members' own HNSW indexes).
 
 SQL that only one package needs sits in that package's store, next to the rules it serves:
 ``edits/store.py`` (locks, version checks, history), ``indexer/store.py`` (writing one indexed video, retag,
-status counts), ``search/retrieval.py`` (the query planner: vector and full-text legs) and
-``search/translations.py`` (the cache of Gemini's answers). Nothing else runs SQL.
+status counts) and ``search/retrieval.py`` (the query planner: vector and full-text legs);
+the cache of translators' answers is ``db/translations.py``. Nothing else runs SQL.
 """
 from db.database import Database, connect_database
 

@@ -1,4 +1,5 @@
-"""``python -m indexer``: index, enroll, import-legacy, reembed, status. ``main(argv)`` returns the exit code.
+"""``python -m indexer``: index, enroll, import-legacy, translate, reembed, status. ``main(argv)`` returns
+the exit code.
 
 Exit codes: 0 success, 1 some videos failed (the others were indexed), 2 a usage, config or model error.
 """
@@ -47,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     lg.add_argument("--video-id", required=True)
     lg.add_argument("--title")
     lg.add_argument("--discard-edits", action="store_true", help="replace even if its segments were edited")
+
+    tr = sub.add_parser("translate", parents=[common],
+                        help="fill missing Korean captions through Gemini (cached, resumable)")
+    tr.add_argument("video", nargs="?", metavar="VIDEO", help="a video id (default: every video)")
+    tr.add_argument("--batch", type=int, default=40, help="captions per Gemini request (default 40)")
 
     sub.add_parser("reembed", parents=[common], help="re-embed every segment with the configured text model")
     sub.add_parser("status", parents=[common], help="videos, segments, members and the recorded models")
@@ -107,6 +113,28 @@ def cmd_import_legacy(args, cfg, db, embedder) -> int:
     return 0
 
 
+def cmd_translate(args, cfg, db, embedder) -> int:
+    from core.gemini import translator_from_config
+    from indexer.translate import translate_captions
+
+    translator = translator_from_config(cfg)
+    if translator is None:
+        print("error: translate needs Gemini: set gemini.api_key in the config (and gemini.model if not the "
+              "default)", file=sys.stderr)
+        return 2
+    if args.batch < 1:
+        print("error: --batch must be 1 or more", file=sys.stderr)
+        return 2
+    run = translate_captions(db, embedder, translator, video=args.video, batch=args.batch,
+                             progress=False if args.no_progress else None)
+    print(f"Korean captions: {run.translated} added ({run.total} were missing)")
+    if run.stopped:
+        print(f"stopped early: {run.stopped} Run the same command again to continue: the captions translated so "
+              "far are kept.", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_reembed(args, cfg, db, embedder) -> int:
     from indexer.maintenance import reembed
 
@@ -123,7 +151,7 @@ def cmd_status(args, cfg, db, embedder) -> int:
 
 
 COMMANDS = {"index": cmd_index, "enroll": cmd_enroll, "import-legacy": cmd_import_legacy,
-            "reembed": cmd_reembed, "status": cmd_status}
+            "translate": cmd_translate, "reembed": cmd_reembed, "status": cmd_status}
 
 
 ADDS_VECTORS = {"index", "import-legacy", "reembed"}

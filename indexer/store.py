@@ -59,6 +59,21 @@ def library_counts(conn: psycopg.Connection) -> tuple[list[dict], dict, list[dic
     return by_status, counts, failed, models
 
 
+def captions_without_korean(conn: psycopg.Connection, video_id: str | None = None) -> list[dict]:
+    """(id, caption) of segments with a caption (edited, else automatic) not in Korean and no Korean caption."""
+    return conn.execute(
+        "SELECT id, coalesce(caption_edited, caption_auto) AS caption FROM segments WHERE caption_ko IS NULL "
+        "AND coalesce(caption_edited, caption_auto) IS NOT NULL AND coalesce(caption_edited, caption_auto) "
+        "!~ '[가-힣]' AND (%(v)s::text IS NULL OR video_id = %(v)s) ORDER BY id", {"v": video_id}).fetchall()
+
+
+def set_korean_caption(conn: psycopg.Connection, segment_id: int, caption_ko: str) -> bool:
+    """Fill a missing Korean caption (never one a person wrote meanwhile); True if it was filled."""
+    row = conn.execute("UPDATE segments SET caption_ko = %s, version = version + 1, updated_at = now() "
+                       "WHERE id = %s AND caption_ko IS NULL RETURNING id", (caption_ko, segment_id)).fetchone()
+    return row is not None
+
+
 def thumbnails_of(conn: psycopg.Connection, video_id: str) -> list[str]:
     return [r["thumbnail"] for r in conn.execute("SELECT thumbnail FROM segments WHERE video_id = %s "
                                                  "AND thumbnail IS NOT NULL", (video_id,)).fetchall()]

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import time
 
-from search import translations
-from search.gemini import GeminiUnavailable
+from core.gemini import GeminiUnavailable
+from db import translations
 from search.query import has_hangul
 
 SUMMARY_CAPTIONS = 5
@@ -50,34 +50,23 @@ class GeminiSession:
             self.spent += time.perf_counter() - t0
 
 
-def _cached_answers(db, gemini: GeminiSession, texts: list[str], kind: str, ask) -> dict[str, str]:
-    """Gemini's answers for ``texts`` from the cache (per text, model and ``kind``), the rest from ``ask``
-    (a list of texts → their answers in order), then cached. Cached answers are served even after a
-    Gemini failure in this search."""
-    model = gemini.translator.model
-    with db.connection() as conn:
-        found = translations.cached(conn, texts, model, kind)
-    missing = [t for t in dict.fromkeys(texts) if t and t not in found]
-    if missing:
-        got = gemini.call(ask, missing)
-        if got:
-            new = dict(zip(missing, got, strict=True))
-            with db.connection() as conn:
-                translations.store(conn, new, model, kind)
-            found.update(new)
-    return found
-
-
 def translate_cached(db, gemini: GeminiSession, texts: list[str], lang: str) -> dict[str, str]:
     """Translations of ``texts`` into ``lang`` (cached per text and model)."""
-    return _cached_answers(db, gemini, texts, lang, lambda missing: gemini.translator.translate(missing, lang))
+    return translations.answers(db, texts, gemini.translator.model, lang,
+                                lambda missing: gemini.call(gemini.translator.translate, missing, lang))
 
 
-def english_query(db, gemini: GeminiSession, text: str) -> str | None:
-    """The English of a Korean query (None when it is not Korean, Gemini is off, or it says the same)."""
-    if not text or not has_hangul(text) or not gemini.usable:
+def english_query(db, gemini: GeminiSession, text: str, local=None) -> str | None:
+    """The English of a Korean query, from the local query translator when one is configured, else Gemini
+    (None when the query is not Korean, there is no translator, or it says the same)."""
+    if not text or not has_hangul(text):
         return None
-    english = translate_cached(db, gemini, [text], "en").get(text)
+    if local is not None:
+        english = translations.answers(db, [text], local.model, "en", lambda m: local.translate(m, "en")).get(text)
+    elif gemini.usable:
+        english = translate_cached(db, gemini, [text], "en").get(text)
+    else:
+        return None
     return english if english and english.strip().lower() != text.lower() else None
 
 
@@ -88,8 +77,11 @@ def summary(db, gemini: GeminiSession, query: str, results: list[dict]) -> str |
     if not captions or gemini.translator is None:
         return None
     key = json.dumps({"query": query, "captions": captions}, ensure_ascii=False)
-    return _cached_answers(db, gemini, [key], SUMMARY_KIND,
-                           lambda _: [gemini.translator.summarize(query, captions)]).get(key)
+    def ask(_):
+        answer = gemini.call(gemini.translator.summarize, query, captions)
+        return [answer] if answer else None
+
+    return translations.answers(db, [key], gemini.translator.model, SUMMARY_KIND, ask).get(key)
 
 
 def add_korean_captions(db, gemini: GeminiSession, results: list[dict]) -> None:

@@ -26,6 +26,7 @@ from core.textindex import found_in
 
 LEXICAL_WEIGHT = 3.0
 LEXICAL_FLOOR = 0.5
+UNTRUSTED_MEANING = 0.1
 EDITED_BONUS = 0.3
 FACE_HIGH, FACE_MEDIUM = 0.7, 0.5
 DUP_GAP_S = 0.5          # segments at most this far apart in time are "adjacent"
@@ -53,6 +54,12 @@ def lexical(words: float) -> float:
 
 def score(z: float, words: float, edited: bool) -> float:
     return z + lexical(words) + (EDITED_BONUS if edited else 0.0)
+
+
+def words_score(z: float, words: float, edited: bool) -> float:
+    """The score when no meaning can be trusted (a Korean query and an English-only model, or meaning search
+    off): the words decide, the meaning only breaks ties."""
+    return LEXICAL_WEIGHT * words + UNTRUSTED_MEANING * z + (EDITED_BONUS if edited else 0.0)
 
 
 def order(scores: dict[int, float]) -> list[int]:
@@ -156,6 +163,11 @@ def evidence(z: float | None, words: float) -> float:
 
 
 def band(model: str, z: float | None, words: float) -> str:
+    """``z``: the meaning score the model can be trusted with (None: none, e.g. a Korean query read by an
+    English-only model, or meaning search off); then the words alone decide: every query word found is
+    ``high``, more than ``LEXICAL_FLOOR`` of them ``medium``."""
+    if z is None:
+        return "high" if words >= 0.999 else "medium" if words > LEXICAL_FLOOR else "low"
     value = evidence(z, words)
     cal = calibration_for(model)
     return "high" if value >= cal.high else "medium" if value >= cal.medium else "low"

@@ -54,6 +54,7 @@ class _Candidates:
     z_trusted: dict[int, float] = field(default_factory=dict)   # z of the texts the model can read (for bands)
     words: dict[int, float] = field(default_factory=dict)       # IDF-weighted share of the query words found
     paths: list[str] = field(default_factory=list)
+    meaning_trusted: bool = False                               # some query text was read by a model that can
 
 
 def _answer(query: str, notice: str | None, **extra) -> dict:
@@ -71,7 +72,10 @@ def search_segments(ctx, query: str, *, limit: int = 10, offset: int = 0, member
     if isinstance(request, dict):
         return request
     gemini = korean.GeminiSession(ctx.translator)
-    request.query_en = korean.english_query(ctx.db, gemini, request.parsed.text)
+    try:
+        request.query_en = korean.english_query(ctx.db, gemini, request.parsed.text, ctx.query_translator)
+    except MvseError as err:             # the local query translator cannot be loaded: search in Korean only
+        request.notices.append(f"The query could not be translated: {err.message or err}")
     if request.query_en:
         request.texts.append(request.query_en)
     window = offset + limit
@@ -175,6 +179,7 @@ def _meaning(ctx, texts: list[str], qvecs: np.ndarray, hits: list[dict[int, floa
             cosines = {**retrieval.exact_cosines(conn, qvec, sorted(ids - set(found))), **found}
             mean, std = scale.spread(reference, qvec)
             trusted = reads_korean or not has_hangul(text)
+            out.meaning_trusted |= trusted
             for sid, cos in cosines.items():
                 z = (cos - mean) / std
                 out.cosines[sid] = max(out.cosines.get(sid, -1.0), cos)
@@ -192,7 +197,8 @@ def _rank(conn, candidates: _Candidates, texts: list[str], model: str) -> tuple[
         for sid, seg in info.items():
             found = present.segment_tokens(seg)
             candidates.words[sid] = max((ranking.coverage(w, found) for w in weights), default=0.0)
-        candidates.scores = {sid: ranking.score(candidates.z.get(sid, 0.0), candidates.words[sid], seg["edited"])
+        score = ranking.score if candidates.meaning_trusted else ranking.words_score
+        candidates.scores = {sid: score(candidates.z.get(sid, 0.0), candidates.words[sid], seg["edited"])
                              for sid, seg in info.items()}
     else:
         candidates.scores = {sid: s for sid, s in candidates.scores.items() if sid in info}

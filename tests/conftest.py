@@ -117,6 +117,46 @@ def build_tiny_sentence_model(out_dir: Path) -> Path:
     return st_dir
 
 
+def build_tiny_marian(out_dir: Path) -> Path:
+    """A random MarianMT translation model (d_model 16) with a SentencePiece vocabulary trained here on a few
+    Korean and English lines, saved to out_dir/model: loads exactly like Helsinki-NLP/opus-mt-ko-en."""
+    import json
+    import shutil
+
+    import sentencepiece as spm
+    import torch
+    from transformers import MarianConfig, MarianMTModel, MarianTokenizer
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    corpus = out_dir / "corpus.txt"
+    lines = ["고양이가 자는 모습", "스케이트보드 타는 장면", "해변을 달리는 강아지", "a cat sleeping",
+             "a scene of riding a skateboard", "a dog running on the beach"]
+    corpus.write_text("\n".join(lines * 20))
+    spm.SentencePieceTrainer.train(input=str(corpus), model_prefix=str(out_dir / "sp"), vocab_size=64,
+                                   character_coverage=1.0, bos_id=-1, eos_id=1, unk_id=2, pad_id=0, minloglevel=2,
+                                   hard_vocab_limit=False)
+    for name in ("source.spm", "target.spm"):
+        shutil.copy(out_dir / "sp.model", out_dir / name)
+    pieces = spm.SentencePieceProcessor(model_file=str(out_dir / "sp.model"))
+    (out_dir / "vocab.json").write_text(json.dumps({pieces.id_to_piece(i): i for i in range(pieces.get_piece_size())}))
+    tok = MarianTokenizer(str(out_dir / "source.spm"), str(out_dir / "target.spm"), str(out_dir / "vocab.json"),
+                          source_lang="ko", target_lang="en")
+    torch.manual_seed(0)
+    cfg = MarianConfig(vocab_size=len(tok), d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+                       decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=64,
+                       pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
+                       decoder_start_token_id=tok.pad_token_id)
+    model_dir = out_dir / "model"
+    MarianMTModel(cfg).eval().save_pretrained(model_dir)
+    tok.save_pretrained(model_dir)
+    return model_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_marian_dir(tmp_path_factory) -> Path:
+    return build_tiny_marian(tmp_path_factory.mktemp("tiny_marian"))
+
+
 @pytest.fixture(scope="session")
 def tiny_embedding_model_dir(tmp_path_factory) -> Path:
     return build_tiny_sentence_model(tmp_path_factory.mktemp("tiny_st"))
@@ -181,6 +221,19 @@ def make_config(make_config_data):
 
 
 @pytest.fixture
+def write_config(tmp_path, make_config_data):
+    """write_config(**overrides) -> path of a config file for the CLI (test database, tiny embedder, no models)."""
+    import json
+
+    def write(**overrides) -> Path:
+        path = tmp_path / "config.json"
+        path.write_text(json.dumps(make_config_data(**overrides)), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
 def config(make_config) -> Config:
     return make_config()
 
@@ -190,8 +243,9 @@ def app_factory(db, tiny_embedder):
     """Build the real FastAPI app over the test database; pass a Config (and optionally embedder/translator)."""
     from app import create_app
 
-    def make(cfg: Config, embedder=None, translator=None):
-        return create_app(cfg, db=db, embedder=embedder or tiny_embedder, translator=translator)
+    def make(cfg: Config, embedder=None, translator=None, query_translator=None):
+        return create_app(cfg, db=db, embedder=embedder or tiny_embedder, translator=translator,
+                          query_translator=query_translator)
 
     return make
 

@@ -97,16 +97,3 @@ def face_pack_dir() -> Path:
     from tests.helpers import asset
 
     return asset("models/face_pack_small")
-
-
-@pytest.fixture
-def write_config(tmp_path, make_config_data):
-    """write_config(**overrides) -> path of a config file for the CLI (test database, tiny embedder, no models)."""
-    import json
-
-    def write(**overrides) -> Path:
-        path = tmp_path / "config.json"
-        path.write_text(json.dumps(make_config_data(**overrides)), encoding="utf-8")
-        return path
-
-    return write

@@ -61,7 +61,7 @@ def fake_gemini():
 @pytest.fixture
 def gemini_ctx(db, minilm_embedder, make_config, fake_gemini):
     """A context whose translator is built from the config, pointing at the fake server."""
-    from search.gemini import translator_from_config
+    from core.gemini import translator_from_config
 
     cfg = make_config(gemini={"api_key": "test-key", "base_url": fake_gemini.url, "timeout_s": 1.0})
     return AppContext(config=cfg, db=db, embedder=minilm_embedder, translator=translator_from_config(cfg))

@@ -1,6 +1,7 @@
 """A local fake of Gemini's generateContent endpoint, for the real google-genai SDK (http_options base_url).
 
 ``mode``: "ok" (translate/summarise), "quota" (429), "slow" (sleeps ``delay`` s, then ok), "garbage" (not JSON).
+``quota_after``: answer that many requests, then 429 ("quota") to the rest.
 Every request body is recorded in ``requests`` (task and payload).
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ PATH = re.compile(r"^/v1(beta)?/models/([^/:]+):generateContent$")
 class FakeGemini:
     def __init__(self):
         self.mode = "ok"
+        self.quota_after: int | None = None
         self.delay = 3.0
         self.requests: list[dict] = []
         fake = self
@@ -34,6 +36,8 @@ class FakeGemini:
                     return self._send(404 if not m else 403, {"error": {"code": 403, "message": "bad key"}})
                 payload = json.loads(body["contents"][0]["parts"][0]["text"])
                 fake.requests.append({"model": m.group(2), **payload})
+                if fake.quota_after is not None and len(fake.requests) > fake.quota_after:
+                    fake.mode = "quota"
                 if fake.mode == "quota":
                     return self._send(429, {"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"}})
                 if fake.mode == "slow":

@@ -3,7 +3,7 @@ import time
 
 from fastapi.testclient import TestClient
 
-from search.gemini import translator_from_config
+from core.gemini import translator_from_config
 from search.service import search_segments
 from tests.helpers import free_port
 

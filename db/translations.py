@@ -1,6 +1,7 @@
-"""The cache of Gemini's answers (``translations`` table): one row per source text, model and kind. The kind
+"""The cache of translators' answers (``translations`` table): one row per source text, model and kind. The kind
 (column ``target_lang``) is the target language of a translation (``ko``, ``en``), or ``summary:ko`` for a
-result summary, whose source text is the query and the captions it summarised."""
+result summary, whose source text is the query and the captions it summarised. Search and ``indexer
+translate`` share it, so a caption is sent to Gemini once."""
 from __future__ import annotations
 
 import hashlib
@@ -34,3 +35,19 @@ def store(conn: psycopg.Connection, pairs: dict[str, str], model: str, target_la
             "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (source_hash, model, target_lang) DO NOTHING",
             [(text_hash(src), model, target_lang, src, dst) for src, dst in pairs.items()],
         )
+
+
+def answers(db, texts: list[str], model: str, kind: str, ask) -> dict[str, str]:
+    """Answers for ``texts`` from the cache, the rest from ``ask`` (missing texts → their answers in order, or
+    None when the translator could not answer), which are then cached."""
+    with db.connection() as conn:
+        found = cached(conn, texts, model, kind)
+    missing = [t for t in dict.fromkeys(texts) if t and t not in found]
+    if missing:
+        got = ask(missing)
+        if got:
+            new = dict(zip(missing, got, strict=True))
+            with db.connection() as conn:
+                store(conn, new, model, kind)
+            found.update(new)
+    return found
