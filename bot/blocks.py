@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from core.records import EditableSegment, SegmentRecord
+from core.records import EditableSegment, SegmentRecord, time_range
 
 # action ids (every button has one, and a listener in bot/listeners/actions.py)
 SHARE = "share"
@@ -23,6 +23,8 @@ CAPTION_BLOCK = "caption_block"
 CAPTION_INPUT = "caption_input"
 
 SECTION_TEXT_MAX = 2900      # Slack allows 3000 characters in a section's text
+CAPTION_MAX = 300            # a caption longer than this is cut (EILEV sometimes swallows scraped page text)
+BAND_ICONS = {"high": "🟢", "medium": "🟡", "low": "⚪"}
 BUTTON_VALUE_MAX = 2000      # Slack's limit for a button value
 QUERY_IN_VALUE_MAX = 500
 PLAIN_INPUT_MAX = 3000
@@ -36,18 +38,6 @@ def escape(text) -> str:
 def clip_text(text: str, limit: int) -> str:
     text = text or ""
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def fmt_time(seconds: float) -> str:
-    """12.4 -> "0:12", 3725 -> "1:02:05"."""
-    total = int(max(0.0, float(seconds)))
-    h, rest = divmod(total, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
-def time_range(start: float, end: float) -> str:
-    return f"{fmt_time(start)}–{fmt_time(end)}"
 
 
 def is_public_url(url: str | None) -> bool:
@@ -89,22 +79,44 @@ def _button(text: str, action_id: str, value: str | None = None, url: str | None
     return b
 
 
-def caption_of(result: SegmentRecord) -> str:
-    """The Korean caption when there is one, else the caption."""
-    return result.get("caption_ko") or result.get("caption") or ""
+def marked(snippet: dict) -> str:
+    """A search snippet for mrkdwn: escaped, the matched words in bold."""
+    text, pos, parts = snippet["text"], 0, []
+    for start, end in snippet["marks"]:
+        parts += [escape(text[pos:start]), f"*{escape(text[start:end])}*"]
+        pos = end
+    return "".join(parts) + escape(text[pos:])
+
+
+def _caption_lines(result: SegmentRecord) -> list[str]:
+    """The Korean caption first (the team reads Korean), then the English caption or the matched text, cut to a
+    readable length with the query's words in bold; the full text is one click away (Edit in Web)."""
+    snippet = result.get("snippet") or {}
+    korean = marked(snippet) if snippet.get("field") == "Korean caption" else \
+        escape(clip_text(result["caption_ko"], CAPTION_MAX)) if result.get("caption_ko") else None
+    if snippet.get("text") and snippet.get("field") != "Korean caption":
+        other = ("💬 " if snippet["field"] == "transcript" else "") + marked(snippet)
+    else:
+        other = escape(clip_text(result.get("caption") or "", CAPTION_MAX)) or None
+    lines = [korean] if korean else []
+    if other and other != korean:
+        lines.append(f"_{other}_" if korean else other)
+    return lines
 
 
 def result_text(result: SegmentRecord, moment_url: str | None) -> str:
-    """Title, time range (a link to the moment when it can be opened), Korean caption, members."""
+    """Title, time range (a link to the moment when it can be opened) and how sure search is, captions,
+    members, and why search found it."""
     title = escape(result.get("video_title") or result.get("video_id"))
-    lines = [f"*{title}*", "⏱ " + link(moment_url, time_range(result["start"], result["end"]))]
-    caption = caption_of(result)
-    if caption:
-        lines.append(escape(clip_text(caption, 1200)))
-    if result.get("caption_ko") and result.get("caption") and result["caption"] != result["caption_ko"]:
-        lines.append(f"_{escape(clip_text(result['caption'], 600))}_")
+    when = "⏱ " + link(moment_url, time_range(result["start"], result["end"]))
+    if result.get("confidence"):
+        label = result.get("confidence_label") or result["confidence"]
+        when += f"   {BAND_ICONS[result['confidence']]} {escape(label)}"
+    lines = [f"*{title}*", when, *_caption_lines(result)]
     members = result.get("members") or []
     lines.append("👥 " + (escape(", ".join(members)) if members else "멤버 정보 없음"))
+    if result.get("why"):
+        lines.append("↳ " + escape(" · ".join(result["why"])))
     return clip_text("\n".join(lines), SECTION_TEXT_MAX)
 
 
@@ -149,11 +161,23 @@ def summary_line(data: dict, offset: int) -> str:
     return line
 
 
+def _context(text: str) -> dict:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip_text(text, 1900)}]}
+
+
 def _notice(data: dict) -> list[dict]:
-    notice = data.get("notice")
-    if not notice:
+    notices = data.get("notices") if "notices" in data else [data["notice"]] if data.get("notice") else []
+    if not notices:
         return []
-    return [{"type": "context", "elements": [{"type": "mrkdwn", "text": "ℹ️ " + escape(clip_text(notice, 1900))}]}]
+    return [_context("ℹ️ " + escape(" ".join(notices)))]
+
+
+def _filters(data: dict) -> list[dict]:
+    names = data.get("members") or []
+    if not names:
+        return []
+    who = escape(", ".join(names))
+    return [_context(f"👥 {who} 님이 나오는 장면만 보여요 (filtered to {who})")]
 
 
 def search_message(data: dict, edit_urls: dict[int, str | None], offset: int = 0, filters: dict | None = None) -> dict:
@@ -165,8 +189,16 @@ def search_message(data: dict, edit_urls: dict[int, str | None], offset: int = 0
     results = data.get("results") or []
     if not results:
         return no_results_message(data)
-    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": summary_line(data, offset)}}, *_notice(data)]
-    for r in results:
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": summary_line(data, offset)}}, *_notice(data),
+              *_filters(data)]
+    strong = [r for r in results if r.get("confidence") != "low"]
+    weak = [r for r in results if r.get("confidence") == "low"]
+    for r in strong:
+        blocks.extend(result_blocks(r, edit_urls.get(r["segment_id"])))
+    if weak:
+        blocks.append(_context("⚪ 약한 결과: 찾는 장면이 아닐 수 있어요 (weaker matches)" if strong else
+                               "⚪ 가까운 장면을 찾지 못했어요. 가장 비슷한 장면: (No close match; nearest moments:)"))
+    for r in weak:
         blocks.extend(result_blocks(r, edit_urls.get(r["segment_id"])))
     if data.get("next_offset") is not None:
         more = {"q": clip_text(data.get("query") or "", QUERY_IN_VALUE_MAX), "o": int(data["next_offset"])}

@@ -42,6 +42,18 @@ class EditableSegment(SegmentRecord):
     member_details: list[MemberTag]
 
 
+def clock(seconds: float) -> str:
+    """12.4 -> "0:12", 3725 -> "1:02:05": a moment's time as people read it."""
+    total = int(max(0.0, float(seconds)))
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def time_range(start: float, end: float) -> str:
+    return f"{clock(start)}–{clock(end)}"
+
+
 def segment_record(row: dict, urls: Urls) -> SegmentRecord:
     return SegmentRecord(
         segment_id=row["id"], video_id=row["video_id"], video_title=row.get("video_title") or row["video_id"],

@@ -29,6 +29,11 @@ def words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text or "")]
 
 
+def word_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, lower-cased word) of every word of ``text``, for marking matched words."""
+    return [(m.start(), m.end(), m.group().lower()) for m in _WORD.finditer(text or "")]
+
+
 def hangul_bigrams(word: str) -> list[str]:
     out: list[str] = []
     for run in _HANGUL.findall(word):
@@ -75,6 +80,14 @@ def stem(word: str) -> str:
             word = word[: -len(suffix)] + ("y" if suffix == "ies" else "")
             break
     return word[:-1] if word.endswith("e") and len(word) >= 5 else word
+
+
+def marks_word(query: set[str], word: str) -> bool:
+    """Whether ``word`` (lower-cased, as written in a text) is one of the query's tokens, by stem or by a Hangul
+    bigram."""
+    if word in query or stem(word) in {stem(q) for q in query}:
+        return True
+    return bool(_HANGUL.search(word)) and any(b in query for b in hangul_bigrams(word))
 
 
 def found_in(query: set[str] | list[str], tokens: set[str]) -> set[str]:

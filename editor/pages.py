@@ -7,12 +7,13 @@ import jinja2
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 
 from core import urls
 from core.auth import SESSION_COOKIE, Principal, make_session, principal_for, token_matches, verify_link_token
 from core.context import AppContext, get_context
 from core.errors import MvseError, NotFound
-from core.records import video_record
+from core.records import clock, video_record
 from core.urls import Urls
 from db.videos import get_video, list_videos
 from search.service import search_segments
@@ -21,6 +22,20 @@ HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(env=jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                                                    autoescape=True))
 templates.env.globals["urls"] = Urls()
+templates.env.filters["clock"] = clock
+
+
+def marked(snippet: dict) -> Markup:
+    """A search snippet as HTML: its text escaped, the matched words in <mark>."""
+    text, pos, parts = snippet["text"], 0, []
+    for start, end in snippet["marks"]:
+        parts += [escape(text[pos:start]), Markup("<mark>"), escape(text[start:end]), Markup("</mark>")]
+        pos = end
+    parts.append(escape(text[pos:]))
+    return Markup("").join(parts)
+
+
+templates.env.filters["marked"] = marked
 STATIC_FILES = {"editor.js": "text/javascript", "editor.css": "text/css"}
 
 router = APIRouter(tags=["pages"], include_in_schema=False)

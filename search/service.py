@@ -58,8 +58,8 @@ class _Candidates:
 
 
 def _answer(query: str, notice: str | None, **extra) -> dict:
-    return {"query": query, "results": [], "next_offset": None, "summary": None, "notice": notice, "no_match": False,
-            **extra}
+    return {"query": query, "results": [], "next_offset": None, "summary": None, "notice": notice,
+            "notices": [notice] if notice else [], "no_match": False, **extra}
 
 
 def search_segments(ctx, query: str, *, limit: int = 10, offset: int = 0, member: str | None = None,
@@ -89,15 +89,14 @@ def search_segments(ctx, query: str, *, limit: int = 10, offset: int = 0, member
     results = [present.result(ctx, g, rows[g.lead], info[g.lead], request.parsed, qtokens,
                               _evidence(ctx, candidates, g.lead), actor) for g in page]
     no_match = bool(request.texts and groups) and _best_band(ctx, candidates, groups[0].lead) == "low"
-    if no_match:
-        request.notices.insert(0, NO_MATCH)
     korean.add_korean_captions(ctx.db, gemini, results)
     summary = korean.summary(ctx.db, gemini, request.text, results)
     if gemini.notice and (results or ctx.translator is not None):
         request.notices.append(gemini.notice)
     return {
         "query": request.text, "results": results, "next_offset": window if len(groups) > window else None,
-        "summary": summary, "notice": " ".join(request.notices) or None, "no_match": no_match,
+        "summary": summary, "notice": " ".join(request.notices + ([NO_MATCH] if no_match else [])) or None,
+        "notices": request.notices, "no_match": no_match,
         "members": [m.name for m in request.parsed.members], "video": request.filters.video_id,
         "query_en": request.query_en, "retrieval": candidates.paths,
         "took_ms": round((time.perf_counter() - started) * 1000, 1),
@@ -222,9 +221,10 @@ def _best_band(ctx, candidates: _Candidates, lead: int) -> str:
 
 def _evidence(ctx, candidates: _Candidates, sid: int) -> present.Evidence:
     words = candidates.words.get(sid, 0.0)
+    trusted = candidates.z_trusted.get(sid)
     return present.Evidence(score=candidates.scores[sid], cosine=candidates.cosines.get(sid),
-                            z=candidates.z.get(sid), words=words,
-                            band=ranking.band(ctx.embedder.name, candidates.z_trusted.get(sid), words))
+                            z=candidates.z.get(sid), band_z=trusted, words=words,
+                            band=ranking.band(ctx.embedder.name, trusted, words))
 
 
 def _start_leg(db, leg) -> Future:

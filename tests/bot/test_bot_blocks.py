@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from bot import blocks
+from core.records import clock
 
 
 def _result(**kw) -> dict:
@@ -16,7 +17,7 @@ def _result(**kw) -> dict:
 
 def test_escape_and_times():
     assert blocks.escape("<!channel> & <http://x|y>") == "&lt;!channel&gt; &amp; &lt;http://x|y&gt;"
-    assert blocks.fmt_time(5.9) == "0:05" and blocks.fmt_time(65.2) == "1:05" and blocks.fmt_time(3725) == "1:02:05"
+    assert clock(5.9) == "0:05" and clock(65.2) == "1:05" and clock(3725) == "1:02:05"
     assert blocks.time_range(65.2, 3725) == "1:05–1:02:05"
 
 
@@ -60,3 +61,23 @@ def test_page_of_ten_stays_within_slack_limits():
 def test_decode_value_rejects_garbage():
     assert blocks.decode_value("not json") is None and blocks.decode_value("[1]") is None
     assert blocks.decode_value(None) is None and blocks.decode_value('{"s": 1}') == {"s": 1}
+
+
+def test_results_explain_themselves_and_weaker_ones_come_last():
+    strong = _result(segment_id=1, caption="The girl is eating a doughnut.", confidence="high",
+                     confidence_label="strong match", why=["Danielle on screen (face 0.91)", "very close in meaning"],
+                     snippet={"field": "caption", "text": "The girl is eating a doughnut.",
+                              "marks": [[12, 18], [21, 29]], "cut": False}, members=["Danielle"])
+    weak = _result(segment_id=2, caption="A group of people in a park.", confidence="low",
+                   confidence_label="weak match", why=["loosely related in meaning"])
+    msg = blocks.search_message({"query": "eating doughnuts", "results": [weak, strong], "next_offset": None,
+                                 "members": ["Danielle"], "notices": []}, {})
+    texts = [json.dumps(b, ensure_ascii=False) for b in msg["blocks"]]
+    assert "filtered to Danielle" in texts[1]
+    first = msg["blocks"][2]["text"]["text"]
+    assert "🟢 strong match" in first and "The girl is *eating* a *doughnut*." in first
+    assert "↳ Danielle on screen (face 0.91) · very close in meaning" in first
+    weaker = next(i for i, t in enumerate(texts) if "weaker matches" in t)
+    assert weaker > 2 and "⚪ weak match" in msg["blocks"][weaker + 1]["text"]["text"]
+    alone = blocks.search_message({"query": "x", "results": [weak], "next_offset": None, "no_match": True}, {})
+    assert "No close match; nearest moments:" in json.dumps(alone, ensure_ascii=False)

@@ -173,3 +173,42 @@ def test_home_page_search_and_marks(browser, app_factory, config, db, serve, tes
     assert "overlaps segment" in page.text_content("#banner-text")
     assert _spans(db) == [(0.0, 3.0), (5.5, 8.0)]
     page.close()
+
+
+def test_search_results_explain_themselves(browser, app_factory, config, db, serve, minilm_embedder, artifacts_dir):
+    spam = " Catch the latest news, live coverage and in-depth analyses from India and World. Follow us on " \
+           "Facebook and Twitter for the latest updates. <b>not markup</b>"
+    with db.connection() as conn:
+        add_video(conn, "dev", title="Picnic vlog", duration_s=60.0)
+        add_member(conn, "Danielle", ["다니엘"])
+        add_segment(conn, "dev", 0, 4, minilm_embedder, caption="The girl is eating a doughnut at the table." + spam,
+                    members=["Danielle"])
+        add_segment(conn, "dev", 10, 14, minilm_embedder, caption="A woman is holding a doughnut in her hands.",
+                    members=["Danielle"], caption_ko="도넛을 든 여자")
+        add_segment(conn, "dev", 20, 24, minilm_embedder, caption="A group of people are walking in a park.",
+                    members=["Danielle"])
+        add_segment(conn, "dev", 30, 34, minilm_embedder, caption="A man is fishing in the river.")
+    base = serve(app_factory(config, embedder=minilm_embedder))
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.goto(base + "/?q=" + "다니엘이 eating doughnuts")
+    page.wait_for_selector("ol.results li.result")
+    assert page.text_content(".filters .chip") == "Danielle"
+    first = page.locator("ol.results li.result").first
+    assert first.locator(".band").text_content() == "strong match"
+    assert [m.text_content() for m in first.locator(".snippet mark").all()] == ["eating", "doughnut"]
+    assert "Danielle on screen" in first.locator(".why").text_content()
+    assert "…" in first.locator(".snippet").text_content()                   # the scraped text is cut
+    first.locator("details.full summary").click()
+    assert "<b>not markup</b>" in first.locator("details.full").text_content()     # shown as text, not HTML
+    weaker = page.locator("details.weaker")
+    assert "Weaker matches (1)" in weaker.locator("summary").text_content()
+    assert not weaker.locator("li.result").first.is_visible()                # folded until asked for
+    weaker.locator("summary").click()
+    assert "walking in a park" in weaker.locator("li.result").first.text_content()
+    page.screenshot(path=str(artifacts_dir / "search_explained.png"), full_page=True)
+    page.goto(base + "/?q=quantum chromodynamics lecture")
+    page.wait_for_selector("ol.results.nearest li.result")
+    assert page.text_content("h3.nearest-title") == "No close match. The nearest moments:"
+    assert {b.text_content() for b in page.locator(".band").all()} == {"weak match"}
+    page.screenshot(path=str(artifacts_dir / "search_no_match.png"), full_page=True)
+    page.close()

@@ -31,7 +31,9 @@ def test_korean_captions_are_found_by_their_words(ctx, korean_library):
     top = out["results"][0]
     assert top["segment_id"] == korean_library["beach"]
     assert top["confidence"] in ("high", "medium") and not out["no_match"]
-    assert any(w.startswith("Korean caption words:") for w in top["why"])
+    assert any(w.startswith("words in the Korean caption:") for w in top["why"])
+    assert top["snippet"]["field"] == "Korean caption"
+    assert [top["snippet"]["text"][a:b] for a, b in top["snippet"]["marks"]] == ["강아지가", "해변을"]
 
 
 def test_translate_fills_korean_captions_in_batches_and_resumes_after_quota(
@@ -99,7 +101,7 @@ def test_a_missing_query_translator_is_a_notice_not_a_failure(db, make_config, m
 @pytest.mark.parametrize("query", ["asdfghjkl qwerty", "quantum chromodynamics lecture"])
 def test_a_query_that_matches_nothing_says_so(ctx, library, query):
     out = search_segments(ctx, query, limit=5)
-    assert out["no_match"] and out["notice"].startswith("No close match; nearest moments:")
+    assert out["no_match"] and out["notice"].endswith("No close match; nearest moments:")
     assert out["results"] and {r["confidence"] for r in out["results"]} == {"low"}
 
 

