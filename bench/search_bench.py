@@ -43,12 +43,16 @@ VOCAB = 3000
 
 
 class TableEmbedder:
-    """The fake embedder: every benchmark query text has a precomputed vector."""
+    """The fake embedder: every benchmark query text has a precomputed vector; any other text (search's
+    background sentences) gets a fresh draw from the library's distribution, once."""
 
-    def __init__(self, dim: int):
-        self.name, self.dim, self.vectors = MODEL, dim, {}
+    def __init__(self, dim: int, gen):
+        self.name, self.dim, self.vectors, self.gen = MODEL, dim, {}, gen
 
     def embed(self, texts):
+        for t in texts:
+            if t not in self.vectors:
+                self.vectors[t] = self.gen.draw(1)[0][0]
         return np.stack([self.vectors[t] for t in texts]).astype(np.float32)
 
     embed_query = embed
@@ -231,7 +235,7 @@ def run(args) -> dict:
         elif have != n:
             raise SystemExit(f"The database already holds {have} segments, not {n}: use an empty database.")
         qv, qc = gen.draw(args.queries)
-        emb = TableEmbedder(dim)
+        emb = TableEmbedder(dim, gen)
         texts = []
         for j in range(args.queries):
             a, b, _ = gen.words[qc[j]]

