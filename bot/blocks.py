@@ -25,6 +25,8 @@ CAPTION_INPUT = "caption_input"
 SECTION_TEXT_MAX = 2900      # Slack allows 3000 characters in a section's text
 CAPTION_MAX = 300            # a caption longer than this is cut (EILEV sometimes swallows scraped page text)
 BAND_ICONS = {"high": "🟢", "medium": "🟡", "low": "⚪"}
+NO_MATCH_TEXT = "⚪ 가까운 장면을 찾지 못했어요. 가장 비슷한 장면: (No close match; nearest moments:)"
+WEAKER_TEXT = "⚪ 약한 결과: 찾는 장면이 아닐 수 있어요 (weaker matches)"
 BUTTON_VALUE_MAX = 2000      # Slack's limit for a button value
 QUERY_IN_VALUE_MAX = 500
 PLAIN_INPUT_MAX = 3000
@@ -196,8 +198,7 @@ def search_message(data: dict, edit_urls: dict[int, str | None], offset: int = 0
     for r in strong:
         blocks.extend(result_blocks(r, edit_urls.get(r["segment_id"])))
     if weak:
-        blocks.append(_context("⚪ 약한 결과: 찾는 장면이 아닐 수 있어요 (weaker matches)" if strong else
-                               "⚪ 가까운 장면을 찾지 못했어요. 가장 비슷한 장면: (No close match; nearest moments:)"))
+        blocks.append(_context(NO_MATCH_TEXT if data.get("no_match") else WEAKER_TEXT))
     for r in weak:
         blocks.extend(result_blocks(r, edit_urls.get(r["segment_id"])))
     if data.get("next_offset") is not None:

@@ -67,7 +67,7 @@ def query_tokens(text: str) -> list[str]:
 
 _LATIN_WORD = re.compile(r"[a-z\u00C0-\u024F]{5,}")
 # (suffix, shortest stem left): the common English inflections, cut from words of five letters or more.
-_SUFFIXES = (("ing", 3), ("ies", 3), ("ed", 4), ("es", 4), ("s", 4))
+_SUFFIXES = (("ing", 4), ("ies", 3), ("ed", 4), ("es", 4), ("s", 4))
 
 
 def stem(word: str) -> str:
@@ -90,7 +90,7 @@ def _prefix(token: str) -> str | None:
 def marks_word(query: set[str], word: str) -> bool:
     """Whether ``word`` (lower-cased, as written in a text) is one of the query's tokens: itself, a form of it
     (it starts with the token's stem) or, in Hangul, through a shared bigram."""
-    if word in query or any(p and word.startswith(p) for p in map(_prefix, query)):
+    if word in query or any(p and word.startswith(p) for p in map(_prefix, query)):   # itself, or a form of it
         return True
     return bool(_HANGUL.search(word)) and any(b in query for b in hangul_bigrams(word))
 
@@ -107,9 +107,9 @@ def found_in(query: set[str] | list[str], tokens: set[str]) -> set[str]:
 
 
 def tsquery_term(token: str) -> str:
-    """The ``to_tsquery('simple', …)`` term for one query token: its stem as a prefix for a long Latin word,
-    else the token itself."""
-    return f"{stem(token)}:*" if _LATIN_WORD.fullmatch(token) else token
+    """The ``to_tsquery('simple', …)`` term for one query token: the token itself, or for a long Latin word the
+    token or its stem as a prefix ("puppies" finds "puppies" and "puppy")."""
+    return f"({token} | {stem(token)}:*)" if _LATIN_WORD.fullmatch(token) else token
 
 
 def tsvector_text(text: str) -> str:

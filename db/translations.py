@@ -45,7 +45,7 @@ def answers(db, texts: list[str], model: str, kind: str, ask) -> dict[str, str]:
     missing = [t for t in dict.fromkeys(texts) if t and t not in found]
     if missing:
         got = ask(missing)
-        if got:
+        if got and len(got) == len(missing):                # a translator that lost count answered nothing
             new = dict(zip(missing, got, strict=True))
             with db.connection() as conn:
                 store(conn, new, model, kind)

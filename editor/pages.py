@@ -100,7 +100,7 @@ def home(request: Request, q: str | None = None, member: str | None = None, offs
     with ctx.db.connection() as conn:
         library = [video_record(r, r["n"]) for r in list_videos(conn)]
     return templates.TemplateResponse(request, "home.html", {
-        "q": q or "", "result": result, "error": error, "videos": library, "actor": who.actor,
+        "q": q or "", "member": member or "", "result": result, "error": error, "videos": library, "actor": who.actor,
         "auth_enabled": bool(ctx.config.auth.token)})
 
 

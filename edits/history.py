@@ -70,7 +70,10 @@ def _check_revertable(conn, entry: dict, current: dict[int, dict]) -> None:
         if now is None:
             raise RevertConflict(f"{what}: segment {snap['id']} was removed since{_by_later(conn, entry, snap['id'])}. "
                                  "Revert that change first.")
-        if not store.same_content(store.snapshot(now), snap):
+        # A Korean caption filled by `indexer translate` (no history entry of its own) does not block a revert.
+        machine_filled = ("caption_ko",) if snap.get("caption_ko") is None and \
+            store.later_change(conn, entry, snap["id"]) is None else ()
+        if not store.same_content(store.snapshot(now), snap, ignore=machine_filled):
             raise RevertConflict(
                 f"{what}: segment {snap['id']} was edited since{_by_later(conn, entry, snap['id'])} (now version "
                 f"{now['version']}). Revert the later change first, or edit the segment by hand.")

@@ -60,12 +60,12 @@ def snapshot(row: dict) -> dict:
     return out
 
 
-def same_content(a: dict, b: dict) -> bool:
+def same_content(a: dict, b: dict, ignore: tuple[str, ...] = ()) -> bool:
     """Two snapshots of a segment hold the same content (bounds, texts, members), whatever their versions."""
     def members(s):
         return sorted((m["member_id"], m["source"], None if m["confidence"] is None else round(m["confidence"], 4))
                       for m in s.get("members", []))
-    return all(a.get(k) == b.get(k) for k in CONTENT_FIELDS) and members(a) == members(b)
+    return all(a.get(k) == b.get(k) for k in CONTENT_FIELDS if k not in ignore) and members(a) == members(b)
 
 
 def snapshots(conn: psycopg.Connection, segment_ids: list[int]) -> list[dict]:

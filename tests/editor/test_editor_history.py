@@ -118,3 +118,26 @@ def test_concurrent_edits_same_version_one_wins(ctx, db, seeded):
     seg = get_segments_one(db, seeded[0])
     assert seg["version"] == 2 and seg["caption_edited"] == results[0]["caption_edited"]
     assert len(list_history(ctx.db, video_id="v1")) == 1
+
+
+def test_a_korean_caption_filled_by_translate_does_not_block_a_revert(ctx, db, seeded):
+    from indexer.store import set_korean_caption
+
+    update_segment(ctx.db, ctx.embedder, seeded[1], actor="a", expected_version=1, caption="edited by hand")
+    with db.connection() as conn:
+        assert set_korean_caption(conn, seeded[1], "손으로 고친 캡션")        # what `indexer translate` writes
+    (entry, *_) = list_history(ctx.db, video_id="v1")
+    revert_history(ctx.db, ctx.embedder, entry["id"], actor="b")
+    assert _segment(db, seeded[1])["caption_edited"] is None
+    # a Korean caption typed by a person after an entry still protects that entry from a revert
+    update_segment(ctx.db, ctx.embedder, seeded[2], actor="a", expected_version=1, caption="second edit")
+    (entry, *_) = list_history(ctx.db, video_id="v1")
+    update_segment(ctx.db, ctx.embedder, seeded[2], actor="c", expected_version=_segment(db, seeded[2])["version"],
+                   caption_ko="사람이 쓴 캡션")
+    with pytest.raises(RevertConflict, match="edited since"):
+        revert_history(ctx.db, ctx.embedder, entry["id"], actor="b")
+
+
+def _segment(db, sid):
+    with db.connection() as conn:
+        return get_segments(conn, [sid])[0]

