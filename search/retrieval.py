@@ -31,6 +31,7 @@ from db.member_vectors import indexed_members
 EXACT_FILTER_MAX = 3_000      # filtered rows up to which exact distance is cheaper than the HNSW detour (bench)
 MAX_EF_SEARCH = 1000          # pgvector's upper bound for hnsw.ef_search
 COMMON_WORD_ROWS = 10_000     # words on more segments than this are too common to rank by (see above)
+STATISTICS_ROWS = 50_000      # from this library size, word weights come from PostgreSQL's statistics alone
 # Full-text weights {D, C, B, A}: A = members + edited caption, B = Korean caption + transcript, C = auto caption.
 TEXT_WEIGHTS = "{0.05, 0.2, 0.5, 1.0}"
 
@@ -212,15 +213,6 @@ def member_listing(conn: psycopg.Connection, n: int, filters: Filters) -> list[t
     return [(r["id"], float(r["conf"])) for r in rows]
 
 
-def exact_cosines(conn: psycopg.Connection, qvec: np.ndarray, ids: list[int]) -> dict[int, float]:
-    """Cosine similarity of the query to each of the given segments (read by primary key)."""
-    if not ids:
-        return {}
-    rows = conn.execute("SELECT id, 1 - (embedding <=> %s) AS cos FROM segments WHERE id = ANY(%s) "
-                        "AND embedding IS NOT NULL", (qvec, list(ids)), prepare=False).fetchall()
-    return {r["id"]: float(r["cos"]) for r in rows}
-
-
 def document_counts(conn: psycopg.Connection, tokens: list[str], cap: int = COMMON_WORD_ROWS) -> dict[str, int]:
     """On how many segments each index token occurs, in one round trip. The words in PostgreSQL's statistics of
     ``tsv`` (its most common ones) take their count from there; any other word is rarer than the least common of
@@ -228,6 +220,10 @@ def document_counts(conn: psycopg.Connection, tokens: list[str], cap: int = COMM
     stats = word_statistics(conn)
     out = {t: stats[t] for t in tokens if t in stats}
     rest = [t for t in dict.fromkeys(tokens) if t not in out]
+    if rest and stats and estimated_rows(conn) >= STATISTICS_ROWS:
+        # A large library: a word off the list is rarer than its least common word; how much rarer barely moves
+        # its weight (a logarithm), so it is not worth a query.
+        return {**out, **{t: min(stats.values()) // 2 for t in rest}}
     if rest:
         limit = max(1, min(cap, min(stats.values(), default=cap)))
         rows = conn.execute(
@@ -277,13 +273,17 @@ def sample_embeddings(conn: psycopg.Connection, n: int) -> np.ndarray:
     return np.stack([np.asarray(r["embedding"].to_numpy(), dtype=np.float32) for r in rows])
 
 
-def candidate_details(conn: psycopg.Connection, ids: list[int]) -> dict[int, dict]:
-    """What ranking needs of each candidate: video, time, caption (edited or not), words."""
+def candidate_details(conn: psycopg.Connection, ids: list[int], qvecs=()) -> dict[int, dict]:
+    """What ranking and the results need of each candidate, in one round trip: video, time, caption (edited or
+    not), words, the row for the result (``row``: the columns of ``db.segments.get_segments`` but members), and
+    its cosine to each query vector (``cosines``; None without an embedding)."""
     if not ids:
         return {}
+    cosine_columns = "".join(f", 1 - (s.embedding <=> %s) AS c{i}" for i in range(len(qvecs)))
     rows = conn.execute(
-        "SELECT s.id, s.video_id, s.start_s, s.end_s, s.caption_auto, s.caption_edited, s.caption_ko, s.transcript "
-        "FROM segments s WHERE s.id = ANY(%s)", (ids,)).fetchall()
+        "SELECT s.id, s.video_id, v.title AS video_title, s.start_s, s.end_s, s.caption_auto, s.caption_edited, "
+        f"s.caption_ko, s.transcript, s.thumbnail, s.version{cosine_columns} FROM segments s "
+        "JOIN videos v ON v.id = s.video_id WHERE s.id = ANY(%s)", [*qvecs, ids], prepare=False).fetchall()
     out = {}
     for r in rows:
         caption = (r["caption_edited"] or r["caption_auto"] or "").strip()
@@ -291,6 +291,8 @@ def candidate_details(conn: psycopg.Connection, ids: list[int]) -> dict[int, dic
             "video_id": r["video_id"], "start": float(r["start_s"]), "end": float(r["end_s"]), "caption": caption,
             "edited": bool(r["caption_edited"]), "caption_ko": r["caption_ko"], "transcript": r["transcript"] or "",
             "text": " ".join(filter(None, [caption, r["transcript"]])),
+            "cosines": [None if r[f"c{i}"] is None else float(r[f"c{i}"]) for i in range(len(qvecs))],
+            "row": {k: v for k, v in r.items() if not (k[0] == "c" and k[1:].isdigit())},
         }
     return out
 

@@ -25,7 +25,7 @@ import numpy as np
 from core.errors import MvseError
 from core.textindex import query_tokens, stem
 from db.embeddings import recorded_embedding_model
-from db.segments import get_segments
+from db.segments import segment_members
 from db.videos import find_video
 from search import korean, present, ranking, retrieval, scale
 from search.query import ParsedQuery, clean_query, find_member, has_hangul, load_aliases, parse_query
@@ -57,6 +57,7 @@ class _Candidates:
     words: dict[int, float] = field(default_factory=dict)       # IDF-weighted share of the query words found
     paths: list[str] = field(default_factory=list)
     meaning_trusted: bool = False                               # some query text was read by a model that can
+    qvecs: np.ndarray | None = None                             # the query texts' vectors (None: meaning off)
     weights: list[dict[str, float]] = field(default_factory=list)   # per query text: its words' IDF weights
 
 
@@ -85,10 +86,10 @@ def search_segments(ctx, query: str, *, limit: int = 10, offset: int = 0, member
     window = offset + limit
     candidates = _retrieve(ctx, request, window, limit)
     with ctx.db.connection() as conn:
-        info, groups = _rank(conn, candidates, request.texts, ctx.embedder.name)
+        info, groups = _rank(ctx, conn, candidates, request.texts)
         page = groups[offset:window]
-        rows = {r["id"]: r for r in get_segments(conn, [g.lead for g in page])}
-    page = [g for g in page if g.lead in rows]                                        # deleted meanwhile
+        members = segment_members(conn, [g.lead for g in page])
+    rows = {g.lead: {**info[g.lead]["row"], "members": members[g.lead]} for g in page}
     qtokens = [set(query_tokens(t)) for t in request.texts]
     results = [present.result(ctx, g, rows[g.lead], info[g.lead], request.parsed, qtokens,
                               _evidence(ctx, candidates, g.lead), actor) for g in page]
@@ -158,45 +159,44 @@ def _retrieve(ctx, request: _Request, window: int, limit: int) -> _Candidates:
                                    need=window + limit))
         for qvec in qvecs]
     ids = {sid for job in text_jobs for sid, _ in job.result()}
-    out = _Candidates(scores={})
-    hits = []
+    out = _Candidates(scores={}, qvecs=None if vector_notice else qvecs)
     for job in vector_jobs:
         found, path = job.result()
         out.paths.append(path)
-        hits.append({sid: 1.0 - dist for sid, dist in found})
-        ids |= set(hits[-1])
-    if hits:
-        _meaning(ctx, request.texts, qvecs, hits, ids, out)
+        ids |= {sid for sid, _ in found}
     out.scores = {sid: 0.0 for sid in ids}
     out.weights = weights_job.result()
     return out
 
 
-def _meaning(ctx, texts: list[str], qvecs: np.ndarray, hits: list[dict[int, float]], ids: set[int],
-             out: _Candidates) -> None:
-    """Every candidate's best cosine over the query texts, and the same in units of each query's spread over
-    the library (candidates found by words alone get their cosine read by id). A Korean text read by a model
-    that cannot read Korean ranks (it is all there is) but earns no confidence."""
+def _meaning(ctx, texts: list[str], info: dict[int, dict], out: _Candidates) -> None:
+    """Every candidate's best cosine over the query texts (read with its details), and the same in units of each
+    query's spread over the library. A Korean text read by a model that cannot read Korean ranks (it is all
+    there is) but earns no confidence."""
     reference = scale.reference(ctx.db, ctx.embedder)
     reads_korean = ranking.calibration_for(ctx.embedder.name).reads_korean
-    with ctx.db.connection() as conn:
-        for text, qvec, found in zip(texts, qvecs, hits, strict=True):
-            cosines = {**retrieval.exact_cosines(conn, qvec, sorted(ids - set(found))), **found}
-            mean, std = scale.spread(reference, qvec)
-            trusted = reads_korean or not has_hangul(text)
-            out.meaning_trusted |= trusted
-            for sid, cos in cosines.items():
-                z = (cos - mean) / std
-                out.cosines[sid] = max(out.cosines.get(sid, -1.0), cos)
-                out.z[sid] = max(out.z.get(sid, -math.inf), z)
-                if trusted:
-                    out.z_trusted[sid] = max(out.z_trusted.get(sid, -math.inf), z)
+    for i, (text, qvec) in enumerate(zip(texts, out.qvecs, strict=True)):
+        mean, std = scale.spread(reference, qvec)
+        trusted = reads_korean or not has_hangul(text)
+        out.meaning_trusted |= trusted
+        for sid, seg in info.items():
+            cos = seg["cosines"][i]
+            if cos is None:
+                continue
+            z = (cos - mean) / std
+            out.cosines[sid] = max(out.cosines.get(sid, -1.0), cos)
+            out.z[sid] = max(out.z.get(sid, -math.inf), z)
+            if trusted:
+                out.z_trusted[sid] = max(out.z_trusted.get(sid, -math.inf), z)
 
 
-def _rank(conn, candidates: _Candidates, texts: list[str], model: str) -> tuple[dict[int, dict], list[ranking.Group]]:
+def _rank(ctx, conn, candidates: _Candidates, texts: list[str]) -> tuple[dict[int, dict], list[ranking.Group]]:
     """The candidates' details and their moments best first (see search.ranking for the score), near-duplicates
     merged. Candidates deleted since retrieval are dropped."""
-    info = retrieval.candidate_details(conn, list(candidates.scores))
+    qvecs = candidates.qvecs if candidates.qvecs is not None and texts else ()
+    info = retrieval.candidate_details(conn, list(candidates.scores), list(qvecs))
+    if len(qvecs):
+        _meaning(ctx, texts, info, candidates)
     if texts:
         stems = {form for w in candidates.weights for t in w for form in (t, stem(t))}
         for sid, seg in info.items():
@@ -214,7 +214,7 @@ def _rank(conn, candidates: _Candidates, texts: list[str], model: str) -> tuple[
                                                           seg["edited"]) for sid, seg in info.items()}
     else:
         candidates.scores = {sid: s for sid, s in candidates.scores.items() if sid in info}
-    duplicate = ranking.calibration_for(model).duplicate
+    duplicate = ranking.calibration_for(ctx.embedder.name).duplicate
     return info, ranking.collapse(ranking.order(candidates.scores), info, _adjacent_with_cosines(conn, info, duplicate),
                                   duplicate)
 
