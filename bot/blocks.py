@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from core.records import EditableSegment, SegmentRecord, time_range
+from edits.operations import CAPTION_MAX
 
 # action ids (every button has one, and a listener in bot/listeners/actions.py)
 SHARE = "share"
@@ -23,13 +24,13 @@ CAPTION_BLOCK = "caption_block"
 CAPTION_INPUT = "caption_input"
 
 SECTION_TEXT_MAX = 2900      # Slack allows 3000 characters in a section's text
-CAPTION_MAX = 300            # a caption longer than this is cut (EILEV sometimes swallows scraped page text)
+CAPTION_SHOW = 300           # a caption longer than this is cut (EILEV sometimes swallows scraped page text)
 BAND_ICONS = {"high": "🟢", "medium": "🟡", "low": "⚪"}
 NO_MATCH_TEXT = "⚪ 가까운 장면을 찾지 못했어요. 가장 비슷한 장면: (No close match; nearest moments:)"
 WEAKER_TEXT = "⚪ 약한 결과: 찾는 장면이 아닐 수 있어요 (weaker matches)"
 BUTTON_VALUE_MAX = 2000      # Slack's limit for a button value
 QUERY_IN_VALUE_MAX = 500
-PLAIN_INPUT_MAX = 3000
+PLAIN_INPUT_MAX = CAPTION_MAX      # the caption modal's input: the editing rules' limit
 
 
 def escape(text) -> str:
@@ -95,11 +96,11 @@ def _caption_lines(result: SegmentRecord) -> list[str]:
     readable length with the query's words in bold; the full text is one click away (Edit in Web)."""
     snippet = result.get("snippet") or {}
     korean = marked(snippet) if snippet.get("field") == "Korean caption" else \
-        escape(clip_text(result["caption_ko"], CAPTION_MAX)) if result.get("caption_ko") else None
+        escape(clip_text(result["caption_ko"], CAPTION_SHOW)) if result.get("caption_ko") else None
     if snippet.get("text") and snippet.get("field") != "Korean caption":
         other = ("💬 " if snippet["field"] == "transcript" else "") + marked(snippet)
     else:
-        other = escape(clip_text(result.get("caption") or "", CAPTION_MAX)) or None
+        other = escape(clip_text(result.get("caption") or "", CAPTION_SHOW)) or None
     lines = [korean] if korean else []
     if other and other != korean:
         lines.append(f"_{other}_" if korean else other)

@@ -115,10 +115,12 @@ def refresh_search_fields(conn: psycopg.Connection, segment_ids: Iterable[int], 
     rows = get_segments(conn, segment_ids)
     if not rows:
         return 0
-    ensure_embedding_model(conn, embedder.name, embedder.dim)
     texts = [segment_text(r) for r in rows]
     said = [i for i, t in enumerate(texts) if t.says_something]
     embedded = embedder.embed([texts[i].embedding_text() for i in said]) if said else []
+    # The model runs before the library-wide lock of the model guard is taken: that lock is held only for the
+    # writes, so a slow embedding never stalls edits of other videos.
+    ensure_embedding_model(conn, embedder.name, embedder.dim)
     vectors: list = [None] * len(texts)
     for i, vec in zip(said, embedded, strict=True):
         vectors[i] = vec

@@ -6,6 +6,8 @@ error's status: 400/403/404/409). A body that does not parse gets FastAPI's 422.
 """
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +18,7 @@ from db import members, videos
 from db.segments import get_segments, video_segment_ids
 from db.videos import get_video
 from edits import history, operations
+from edits.operations import CAPTION_MAX, MEMBERS_MAX, NAME_MAX
 
 router = APIRouter(prefix="/api", tags=["editor"])
 
@@ -24,11 +27,15 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+Caption = Annotated[str, Field(max_length=CAPTION_MAX)]
+Names = Annotated[list[Annotated[str, Field(max_length=NAME_MAX)]], Field(max_length=MEMBERS_MAX)]
+
+
 class SegmentPatch(_Body):
     version: int = Field(description="the version you edited (from GET); a stale one gets 409")
-    caption: str | None = Field(default=None, description="edited caption; \"\" clears the edit")
-    caption_ko: str | None = None
-    members: list[str] | None = Field(default=None, description="the full list of member names")
+    caption: Caption | None = Field(default=None, description="edited caption; \"\" clears the edit")
+    caption_ko: Caption | None = None
+    members: Names | None = Field(default=None, description="the full list of member names")
     start: float | None = None
     end: float | None = None
 
@@ -39,17 +46,17 @@ class SplitBody(_Body):
 
 
 class MergeBody(_Body):
-    segment_ids: list[int] = Field(min_length=2)
+    segment_ids: list[int] = Field(min_length=2, max_length=MEMBERS_MAX)
     versions: dict[int, int] | None = Field(default=None, description="segment id -> version you edited")
 
 
 class CreateBody(_Body):
-    video_id: str
+    video_id: str = Field(max_length=NAME_MAX)
     start: float
     end: float
-    caption: str | None = None
-    caption_ko: str | None = None
-    members: list[str] | None = None
+    caption: Caption | None = None
+    caption_ko: Caption | None = None
+    members: Names | None = None
 
 
 def _video_with_segments(ctx: AppContext, video_id: str) -> dict:

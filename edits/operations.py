@@ -19,12 +19,28 @@ from edits import store
 from edits.errors import EditError
 from edits.store import EPS, MIN_LENGTH_S
 
+CAPTION_MAX = 2000            # characters of a caption or Korean caption: bounds the embedding work of an edit
+NAME_MAX = 200                # characters of a member name in an edit
+MEMBERS_MAX = 50              # members named in one edit
 
-def _clean_text(value: str | None) -> str | None:
+
+def _clean_text(value: str | None, what: str = "caption") -> str | None:
     if value is None:
         return None
     value = value.strip()
+    if len(value) > CAPTION_MAX:
+        raise EditError(f"The {what} is {len(value)} characters long; the limit is {CAPTION_MAX}. Shorten it.")
     return value or None
+
+
+def _names(members: list[str] | None) -> list[str]:
+    names = list(members or [])
+    if len(names) > MEMBERS_MAX:
+        raise EditError(f"{len(names)} members named; the limit is {MEMBERS_MAX} per segment.")
+    long = [n for n in names if len(n or "") > NAME_MAX]
+    if long:
+        raise EditError(f"A member name is {len(long[0])} characters long; the limit is {NAME_MAX}.")
+    return names
 
 
 def _time(value, what: str) -> float:
@@ -65,8 +81,8 @@ def update_segment(db, embedder, segment_id: int, *, actor: str, expected_versio
         fields: dict = {}
         if caption is not None and _clean_text(caption) != seg["caption_edited"]:
             fields["caption_edited"] = _clean_text(caption)
-        if caption_ko is not None and _clean_text(caption_ko) != seg["caption_ko"]:
-            fields["caption_ko"] = _clean_text(caption_ko)
+        if caption_ko is not None and _clean_text(caption_ko, "Korean caption") != seg["caption_ko"]:
+            fields["caption_ko"] = _clean_text(caption_ko, "Korean caption")
         if start is not None or end is not None:
             new_start = _time(start, "start") if start is not None else seg["start_s"]
             new_end = _time(end, "end") if end is not None else seg["end_s"]
@@ -78,7 +94,7 @@ def update_segment(db, embedder, segment_id: int, *, actor: str, expected_versio
                 fields["end_s"] = new_end
         new_members = None
         if members is not None:
-            wanted = resolve_members(conn, list(members))
+            wanted = resolve_members(conn, _names(members))
             current = {m["member_id"]: m for m in seg["members"]}
             if {mid for mid, _ in wanted} != set(current):
                 new_members = [current.get(mid) or {"member_id": mid, "confidence": None, "source": "manual"}
@@ -184,9 +200,10 @@ def create_segment(db, embedder, video_id: str, start: float, end: float, *, act
         video = store.lock_video(conn, video_id)
         store.check_bounds(video, start, end)
         store.check_no_overlap(conn, video_id, start, end)
-        wanted = resolve_members(conn, list(members or []))
+        wanted = resolve_members(conn, _names(members))
         new_id = insert_segment(conn, {"video_id": video_id, "start_s": start, "end_s": end,
-                                       "caption_edited": _clean_text(caption), "caption_ko": _clean_text(caption_ko)})
+                                       "caption_edited": _clean_text(caption),
+                                       "caption_ko": _clean_text(caption_ko, "Korean caption")})
         set_members(conn, new_id, [{"member_id": mid, "confidence": None, "source": "manual"} for mid, _ in wanted])
         row = _changed(conn, [new_id], embedder)[0]
         store.record_history(conn, video_id, "create", actor, [], [store.snapshot(row)])

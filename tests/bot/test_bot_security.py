@@ -51,3 +51,24 @@ def test_without_slack_config_the_app_serves_the_editor_and_logs_it(app_factory,
     assert httpx.get(f"{base}/healthz", timeout=10).json() == {"status": "ok"}
     r = httpx.post(f"{base}/slack/events", content="x=1", timeout=10)
     assert r.status_code == 503 and "slack.signing_secret" in r.json()["error"]
+
+
+def test_malformed_unsigned_bodies_get_401_not_500_and_the_connection_stays_usable(slack):
+    with httpx.Client(timeout=10) as client:                      # one keep-alive connection for all of them
+        for body, headers in [("payload=x", {}), ("{", {"Content-Type": "application/json"}),
+                              ("command=%2Fsearch&text=x", {"X-Slack-Request-Timestamp": "abc",
+                                                            "X-Slack-Signature": "v0=00"})]:
+            headers = {"Content-Type": "application/x-www-form-urlencoded", **headers}
+            assert client.post(slack.url, content=body, headers=headers).status_code == 401, body
+        ok = client.post(slack.url, content=(body := "command=%2Fsearch&text=dog"), headers=_signed_form(body))
+        assert ok.status_code == 200
+
+
+def test_a_signed_but_malformed_body_gets_400(slack):
+    assert httpx.post(slack.url, content="payload=x", headers=_signed_form("payload=x"), timeout=10).status_code == 400
+
+
+def _signed_form(body: str) -> dict:
+    from tests.bot.conftest import sign
+
+    return {**sign(body), "Content-Type": "application/x-www-form-urlencoded"}

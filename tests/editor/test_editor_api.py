@@ -152,3 +152,29 @@ def test_concurrent_http_edits_exactly_one_wins(app_factory, config, seeded, ser
     for r in results.values():
         if r.status_code == 409:
             assert "Reload" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("method,url,body", [
+    ("patch", "/api/segments/{s1}", {"version": 1, "caption": "a\x00b"}),
+    ("patch", "/api/segments/{s1}", {"version": 1, "caption_ko": "a\x00b"}),
+    ("patch", "/api/segments/{s1}", {"version": 1, "members": ["Ha\x00nni"]}),
+    ("post", "/api/segments", {"video_id": "v\x00", "start": 20.0, "end": 21.0}),
+    ("get", "/media/videos/a%00b.mp4", None),
+    ("get", "/api/segments/99999999999999999999/history", None),
+    ("patch", "/api/segments/{s1}", '{"version": 1, "caption": "\\ud800"}'),      # a lone surrogate in JSON
+])
+def test_values_the_database_cannot_take_are_a_400_not_a_500(app_factory, config, seeded, serve, method, url, body):
+    base = serve(app_factory(config))
+    with httpx.Client(base_url=base, timeout=10) as client:            # one keep-alive connection
+        kwargs = {"content": body, "headers": {"content-type": "application/json"}} if isinstance(body, str) else \
+            {"json": body} if body is not None else {}
+        r = client.request(method, url.format(s1=seeded[0]), **kwargs)
+        assert r.status_code == 400 and "NUL" in r.json()["detail"], r.text
+        assert client.get("/api/videos/v1").status_code == 200          # the connection is still usable
+    with TestClient(app_factory(config)) as c:
+        assert _state(c)[0][3] == "a girl dancing on stage"              # nothing changed
+
+
+def test_a_page_with_a_nul_in_its_address_answers_an_error_page(api):
+    r = api.get("/videos/a%00b")
+    assert r.status_code == 400 and "text/html" in r.headers["content-type"] and "NUL" in r.text
