@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from core.config import Config, ConfigError, load_config
 from core.context import AppContext
 from core.embedding import embedder_from_config
-from core.errors import InvalidRequest, MvseError
+from core.errors import InvalidRequest, MvseError, first_line
 
 log = logging.getLogger("mvse")
 
@@ -63,10 +63,9 @@ def create_app(cfg: Config, db=None, embedder=None, translator=None, query_trans
     async def unusable_value(request: Request, err: Exception):
         """A value the database cannot take (a NUL character, a lone surrogate, a number out of range) came with
         the request: it is the request's fault, answered like any other bad input."""
-        reason = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
         return await mvse_error(request, InvalidRequest(
-            f"The request holds a value that cannot be stored or looked up ({reason}). Remove NUL characters and "
-            "unpaired surrogates from texts and ids, and keep numbers within 64-bit range."))
+            f"The request holds a value that cannot be stored or looked up ({first_line(err)}). Remove NUL "
+            "characters and unpaired surrogates from texts and ids, and keep numbers within 64-bit range."))
 
     for router in (search_api.router, api.router, media.router, pages.router):
         app.include_router(router)

@@ -5,6 +5,11 @@ registers the handlers): a route raises, it never wraps. The Slack bot shows ``m
 """
 
 
+def first_line(err: BaseException, limit: int = 200) -> str:
+    """An exception in one short line for a message: its type and the first line of what it says."""
+    return f"{type(err).__name__}: {(str(err).splitlines() or [''])[0][:limit]}"
+
+
 class MvseError(Exception):
     """Base class for errors meant to be shown to a user as they are. Unexpected on a request: 500."""
 

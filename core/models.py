@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from core.errors import ModelUnavailable
+from core.errors import ModelUnavailable, first_line
 
 T = TypeVar("T")
 
@@ -25,10 +25,6 @@ def model_source(cfg, value: str) -> str:
 
 def is_local(source: str) -> bool:
     return Path(source).expanduser().is_dir()
-
-
-def first_line(err: BaseException, limit: int = 200) -> str:
-    return f"{type(err).__name__}: {(str(err).splitlines() or [''])[0][:limit]}"
 
 
 class LazyModel(Generic[T]):

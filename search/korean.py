@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 
-from core.errors import MvseError
+from core.errors import MvseError, first_line
 from core.gemini import GeminiUnavailable
 from db import translations
 from search.query import has_hangul
@@ -78,7 +78,7 @@ def _local(translator, texts: list[str]) -> list[str]:
     except MvseError:
         raise
     except Exception as err:  # noqa: BLE001 - a model's runtime errors vary; the search goes on without it
-        raise MvseError(f"{translator.model}: {type(err).__name__}: {err}") from err
+        raise MvseError(f"{translator.model}: {first_line(err)}") from err
 
 
 def summary(db, gemini: GeminiSession, query: str, results: list[dict]) -> str | None:

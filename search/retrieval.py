@@ -286,13 +286,13 @@ def candidate_details(conn: psycopg.Connection, ids: list[int], qvecs=()) -> dic
         "JOIN videos v ON v.id = s.video_id WHERE s.id = ANY(%s)", [*qvecs, ids], prepare=False).fetchall()
     out = {}
     for r in rows:
+        cosines = [r.pop(f"c{i}") for i in range(len(qvecs))]          # what is left is the result's row
         caption = (r["caption_edited"] or r["caption_auto"] or "").strip()
         out[r["id"]] = {
             "video_id": r["video_id"], "start": float(r["start_s"]), "end": float(r["end_s"]), "caption": caption,
             "edited": bool(r["caption_edited"]), "caption_ko": r["caption_ko"], "transcript": r["transcript"] or "",
             "text": " ".join(filter(None, [caption, r["transcript"]])),
-            "cosines": [None if r[f"c{i}"] is None else float(r[f"c{i}"]) for i in range(len(qvecs))],
-            "row": {k: v for k, v in r.items() if not (k[0] == "c" and k[1:].isdigit())},
+            "cosines": [None if c is None else float(c) for c in cosines], "row": r,
         }
     return out
 

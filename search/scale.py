@@ -54,45 +54,50 @@ BACKGROUND = [
 ]
 
 _lock = threading.Lock()
-_samples: dict[tuple[str, str], tuple[float, np.ndarray]] = {}
+_samples: dict[tuple[str, str], tuple[float, np.ndarray, bool]] = {}    # (time, reference, has library part)
 _backgrounds: dict[str, np.ndarray] = {}
 _counts: dict[tuple[str, str], tuple[float, int]] = {}
 _sizes: dict[str, tuple[float, int]] = {}
 
 
+def _db_key(db) -> str:
+    return getattr(db, "url", str(id(db)))
+
+
 def reference(db, embedder) -> np.ndarray:
-    """The embeddings a query's cosines are compared with: the library's sample and the background."""
+    """The embeddings a query's cosines are compared with: a sample of the library's segments (refreshed after
+    ``TTL_S``; retried while the library has none) stacked with the background, kept as one array."""
+    key = (_db_key(db), embedder.name)
+    with _lock:
+        cached = _samples.get(key)
+    if cached is not None and time.monotonic() - cached[0] < TTL_S and cached[2]:
+        return cached[1]
+    background = _background(embedder)
+    with db.connection() as conn:
+        sample = retrieval.sample_embeddings(conn, SAMPLE_SIZE)
+    usable = sample.size > 0 and sample.shape[1] == background.shape[1]
+    stacked = np.vstack([sample, background]) if usable else background
+    with _lock:
+        _samples[key] = (time.monotonic(), stacked, usable)
+    return stacked
+
+
+def _background(embedder) -> np.ndarray:
+    """``BACKGROUND`` embedded by this model, once per process."""
     with _lock:
         background = _backgrounds.get(embedder.name)
     if background is None:
         background = np.asarray(embedder.embed(BACKGROUND), dtype=np.float32)
         with _lock:
             _backgrounds[embedder.name] = background
-    sample = library_sample(db, embedder.name)
-    if sample.size == 0 or sample.shape[1] != background.shape[1]:
-        return background
-    return np.vstack([sample, background])
-
-
-def library_sample(db, model: str) -> np.ndarray:
-    """The cached sample of embeddings of the library's segments (refreshed after ``TTL_S``)."""
-    key = (getattr(db, "url", str(id(db))), model)
-    with _lock:
-        cached = _samples.get(key)
-    if cached is not None and time.monotonic() - cached[0] < TTL_S and len(cached[1]):
-        return cached[1]
-    with db.connection() as conn:
-        sample = retrieval.sample_embeddings(conn, SAMPLE_SIZE)
-    with _lock:
-        _samples[key] = (time.monotonic(), sample)
-    return sample
+    return background
 
 
 def word_counts(db, tokens: list[str]) -> tuple[dict[str, int], int]:
     """On how many segments each token occurs (capped: ``retrieval.document_counts``), and the library's size;
     kept per database for ``TTL_S`` seconds like the sample (word weights need their order of magnitude, not
     the last edit)."""
-    url, now = getattr(db, "url", str(id(db))), time.monotonic()
+    url, now = _db_key(db), time.monotonic()
     with _lock:
         known = {t: c for t in tokens if (c := _counts.get((url, t))) and now - c[0] < TTL_S}
         size = _sizes.get(url)

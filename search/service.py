@@ -139,9 +139,9 @@ def _understand(ctx, query: str, member: str | None, video: str | None) -> _Requ
 
 
 def _retrieve(ctx, request: _Request, window: int, limit: int) -> _Candidates:
-    """Candidates of every retriever, with their meaning scores. Words need no vector: the full-text legs run
-    while the query is embedded, the vector legs after. A query of member names only lists the members'
-    segments."""
+    """The candidates of every retriever (their scores come in ``_rank``), the query vectors and the words'
+    weights. Words need no vector: the full-text legs and the weights run while the query is embedded, the
+    vector legs after. A query of member names only lists the members' segments."""
     pool = SMALL_POOL if window <= SMALL_POOL // 2 else LARGE_POOL
     if not request.texts:
         with ctx.db.connection() as conn:
