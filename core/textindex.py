@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 _WORD = re.compile(r"[0-9A-Za-z\u00C0-\u024F]+|[\uAC00-\uD7A3\u3131-\u318E]+|[\u4E00-\u9FFF\u3040-\u30FF]+")
 _HANGUL = re.compile(r"[\uAC00-\uD7A3]+")
@@ -82,6 +83,7 @@ def stem(word: str) -> str:
     return word[:-1] if word.endswith("e") and len(word) >= 5 else word
 
 
+@lru_cache(maxsize=4096)
 def _prefix(token: str) -> str | None:
     """What a query token matches the start of, as ``tsquery_term`` does: its stem for a long Latin word."""
     return stem(token) if _LATIN_WORD.fullmatch(token) else None

@@ -9,10 +9,16 @@ from __future__ import annotations
 from urllib.parse import quote, urlencode
 
 VIDEO_PAGE = "/videos/{video_id}"
+VIDEO_REMOVE = "/videos/{video_id}/remove"
 VIDEO_MEDIA = "/media/videos/{video_id}"
 THUMBNAIL = "/thumbnails/{segment_id}.jpg"
 SLACK_EVENTS = "/slack/events"
 LOGIN = "/login"
+LOGOUT = "/logout"
+LINK_SWITCH = "/login/link"
+API_DOCS = "/api/docs"
+DOCS_STATIC = "/api/docs-static"
+OPENAPI = "/api/openapi.json"
 
 
 class Urls:
@@ -21,6 +27,9 @@ class Urls:
 
     def video_page(self, video_id: str) -> str:
         return self.base + VIDEO_PAGE.format(video_id=quote(video_id, safe=""))
+
+    def video_remove(self, video_id: str) -> str:
+        return self.base + VIDEO_REMOVE.format(video_id=quote(video_id, safe=""))
 
     def moment(self, video_id: str, segment_id: int | None = None, token: str | None = None) -> str:
         """The editor page of a video, opened at one segment; ``token`` is a signed link token (``?t=``)."""
@@ -36,6 +45,15 @@ class Urls:
 
     def thumbnail(self, segment_id: int) -> str:
         return self.base + THUMBNAIL.format(segment_id=segment_id)
+
+    def login(self) -> str:
+        return self.base + LOGIN
+
+    def logout(self) -> str:
+        return self.base + LOGOUT
+
+    def link_switch(self) -> str:
+        return self.base + LINK_SWITCH
 
     def slack_events(self) -> str:
         return self.base + SLACK_EVENTS

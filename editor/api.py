@@ -19,6 +19,7 @@ from db.segments import get_segments, video_segment_ids
 from db.videos import get_video
 from edits import history, operations
 from edits.operations import CAPTION_MAX, MEMBERS_MAX, NAME_MAX
+from edits.videos import remove_video
 
 router = APIRouter(prefix="/api", tags=["editor"])
 
@@ -81,6 +82,14 @@ def list_videos(ctx: AppContext = Depends(get_context), _: Principal = Depends(r
 @router.get("/videos/{video_id}")
 def get_video_route(video_id: str, ctx: AppContext = Depends(get_context), _: Principal = Depends(require_principal)):
     return _video_with_segments(ctx, video_id)
+
+
+@router.delete("/videos/{video_id}")
+def remove_video_route(video_id: str, force: bool = Query(False, description="also remove an edited video (its "
+                                                                             "edits and history are lost)"),
+                       ctx: AppContext = Depends(get_context), _: Principal = Depends(require_principal)):
+    """Remove a video from the library (never its media file); 409 when it has edits and ``force`` is not set."""
+    return vars(remove_video(ctx.db, ctx.config, video_id, force=force))
 
 
 @router.get("/videos/{video_id}/segments")

@@ -1,7 +1,9 @@
 """Files: the video of an id (with HTTP byte ranges, so the player can seek) and segment thumbnails.
 
-Paths come from the database only, never from the URL (``db.videos.media_file`` confines videos to
-``library_dir``); thumbnails are served only from inside ``cfg.thumbnails_path``, after resolving links.
+Paths come from the database only, never from the URL (``db.videos.playable_file`` serves a video's
+browser-playable copy from inside ``data_dir/proxies`` when it has one, else its own file confined to
+``library_dir``); thumbnails are served only from inside ``cfg.thumbnails_path``, after resolving links. When there
+is nothing a browser can play, the 404's ``detail`` says why: the editor shows it above the player.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from core.auth import Principal
 from core.context import AppContext, get_context, require_principal
 from core.errors import NotFound
 from db.segments import thumbnail_of
-from db.videos import inside, media_file
+from db.videos import inside, playable_file
 
 router = APIRouter(tags=["media"])
 
@@ -24,7 +26,7 @@ router = APIRouter(tags=["media"])
 @router.get(urls.VIDEO_MEDIA)
 def serve_video(video_id: str, ctx: AppContext = Depends(get_context), _: Principal = Depends(require_principal)):
     with ctx.db.connection() as conn:
-        path = media_file(conn, ctx.config, video_id)
+        path = playable_file(conn, ctx.config, video_id)
     media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
 

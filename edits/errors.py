@@ -4,7 +4,7 @@ from __future__ import annotations
 from core.errors import InvalidRequest as EditError
 from core.errors import NotFound
 
-__all__ = ["EditError", "NotFound", "VersionConflict", "RevertConflict"]
+__all__ = ["EditError", "NotFound", "VersionConflict", "RevertConflict", "VideoHasEdits"]
 
 
 class VersionConflict(EditError):
@@ -17,3 +17,13 @@ class RevertConflict(EditError):
     """A revert would overwrite later edits of the same segments."""
 
     status_code = 409
+
+
+class VideoHasEdits(EditError):
+    """The video was edited and removing it would lose the edits. ``edits`` says what, e.g. ["1 edited caption"]."""
+
+    status_code = 409
+
+    def __init__(self, message: str, video_id: str, edits: list[str]):
+        super().__init__(message)
+        self.video_id, self.edits = video_id, edits

@@ -75,6 +75,8 @@ class Blip2Captioner(LazyModel):
     kind = "caption model"
     fix = ("download it once with network access (huggingface-cli download NAME), or set "
            "models.caption_model to a local BLIP-2 folder, or models.captioner to \"none\".")
+    alternatives = ('models.captioner = "none": segments get no machine caption; subtitles, faces and edited '
+                    "captions are still searched.")
     prompt = ""
 
     def __init__(self, model: str, device: str = "cpu", num_beams: int = 5, max_new_tokens: int = 32,

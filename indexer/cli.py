@@ -1,15 +1,22 @@
-"""``python -m indexer``: index, enroll, import-legacy, translate, reembed, status. ``main(argv)`` returns
-the exit code.
+"""``python -m indexer``: index, enroll, import-legacy, translate, reembed, status, remove. ``main(argv)``
+returns the exit code.
 
-Exit codes: 0 success, 1 some videos failed (the others were indexed), 2 a usage, config or model error.
+Exit codes: 0 success (an edited video kept by ``index`` is not a failure), 1 some videos failed (the others were
+indexed) or ``remove`` refused an edited video, 2 a usage, config or model error or an unknown video id,
+128 + N stopped by signal N (143 SIGTERM, 130 Ctrl-C; within a few seconds: ``indexer.shutdown``).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
+import shutil
 import sys
+import textwrap
 from pathlib import Path
+
+from core.model_check import check_models
 
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -45,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     lg = sub.add_parser("import-legacy", parents=[common], help="import the original project's metadata JSON")
     lg.add_argument("file", type=Path)
-    lg.add_argument("--video-id", required=True)
+    lg.add_argument("--video-id", help="the video to import (default: the one the file's rows name)")
     lg.add_argument("--title")
     lg.add_argument("--discard-edits", action="store_true", help="replace even if its segments were edited")
 
@@ -55,7 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--batch", type=int, default=40, help="captions per Gemini request (default 40)")
 
     sub.add_parser("reembed", parents=[common], help="re-embed every segment with the configured text model")
-    sub.add_parser("status", parents=[common], help="videos, segments, members and the recorded models")
+    st = sub.add_parser("status", parents=[common],
+                        help="counts, the recorded models, and every video (state, segments, edited, failure reason)")
+    st.add_argument("--json", action="store_true", help="the same as JSON")
+
+    rm = sub.add_parser("remove", parents=[common],
+                        help="remove videos from the library (rows and thumbnails; never the media file)")
+    rm.add_argument("videos", nargs="+", metavar="VIDEO", help="video id (as `status` lists them)")
+    rm.add_argument("--force", action="store_true", help="also remove edited videos (their edits and history are lost)")
     return p
 
 
@@ -86,7 +100,10 @@ def cmd_index(args, cfg, db, embedder) -> int:
         for path, reason in summary.failures:
             print(f"FAILED {path}: {reason}")
         return 1 if summary.failed else 0
-    indexer = Indexer(cfg, db, embedder, stages_from_config(cfg), progress=progress)
+    stages = stages_from_config(cfg)
+    check_models({"models.embedding": embedder, "models.caption_model": stages.captioner,
+                  "models.faces": stages.faces})
+    indexer = Indexer(cfg, db, embedder, stages, progress=progress)
     summary = indexer.index_paths(args.paths, force=args.force, discard_edits=args.discard_edits)
     print(summary.table())
     return 1 if summary.failed else 0
@@ -97,6 +114,7 @@ def cmd_enroll(args, cfg, db, embedder) -> int:
     from indexer.registry import face_model_from_config
 
     faces = face_model_from_config(cfg) if args.images else None
+    check_models({"models.faces": faces})
     member_id, n = enroll(db, args.name, args.images, args.alias, faces, group=args.group)
     print(f"member {args.name!r} (id {member_id}): {n} face(s) added"
           + (f", aliases {', '.join(args.alias)}" if args.alias else "")
@@ -107,9 +125,9 @@ def cmd_enroll(args, cfg, db, embedder) -> int:
 def cmd_import_legacy(args, cfg, db, embedder) -> int:
     from indexer.legacy import import_legacy
 
-    segments, members = import_legacy(db, embedder, args.file, args.video_id, args.title,
-                                      discard_edits=args.discard_edits)
-    print(f"imported {segments} segments of video {args.video_id} ({members} members)")
+    video_id, segments, members = import_legacy(db, embedder, args.file, args.video_id, args.title,
+                                                discard_edits=args.discard_edits)
+    print(f"imported {segments} segments of video {video_id} ({members} members)")
     return 0
 
 
@@ -138,20 +156,98 @@ def cmd_translate(args, cfg, db, embedder) -> int:
 def cmd_reembed(args, cfg, db, embedder) -> int:
     from indexer.maintenance import reembed
 
+    check_models({"models.embedding": embedder})
     n = reembed(db, embedder)
     print(f"re-embedded {n} segments with {embedder.name} ({embedder.dim}-d)")
     return 0
 
 
 def cmd_status(args, cfg, db, embedder) -> int:
-    from indexer.maintenance import status_report
-
-    print(status_report(db))
+    report = status_data(db)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=1))
+    else:
+        print(status_text(report, shutil.get_terminal_size((120, 24)).columns))
     return 0
 
 
+def status_data(db) -> dict:
+    """The library in numbers, the recorded models and every video (state, segments, edits, failure reason)."""
+    from db.embeddings import recorded_embedding_model
+    from db.videos import edits_by_video, list_videos
+    from indexer.store import library_counts
+
+    with db.connection() as conn:
+        by_status, counts, _, models = library_counts(conn)
+        emb = recorded_embedding_model(conn)
+        videos = list_videos(conn)
+        edits = edits_by_video(conn)
+    return {"videos_by_state": {r["status"]: r["n"] for r in by_status}, **counts,
+            "gallery_faces_by_model": {r["model"]: r["n"] for r in models},
+            "embedding_model": {"name": emb["name"], "dim": emb["dim"]} if emb else None,
+            "videos": [{"id": v["id"], "title": v["title"], "state": v["status"], "segments": v["n"],
+                        "edited": v["id"] in edits, "edits": edits.get(v["id"], []), "source": v["source"],
+                        "path": v["path"], "error": v["error"]} for v in videos]}
+
+
+def status_text(report: dict, width: int = 120) -> str:
+    emb = report["embedding_model"]
+    lines = ["videos: " + (", ".join(f"{n} {state}" for state, n in report["videos_by_state"].items()) or "none"),
+             f"segments: {report['segments']}",
+             f"members: {report['members']} ({report['member_faces']} gallery faces"
+             + "".join(f"; {n} of {model}" for model, n in report["gallery_faces_by_model"].items()) + ")",
+             f"face detections: {report['faces']} ({report['unmatched']} unmatched)",
+             "embedding model: " + (f"{emb['name']} ({emb['dim']}-d)" if emb else "none recorded yet")]
+    if report["videos"]:
+        lines += ["", video_table(report["videos"], width)]
+    return "\n".join(lines)
+
+
+def video_table(videos: list[dict], width: int = 120) -> str:
+    """One line per video (``status_data``'s): id, title, state, segments, edited, and the failure reason folded
+    to the width left (at most 3 lines; a longer one ends in "...")."""
+    def cut(text: str, n: int) -> str:
+        return text if len(text) <= n else text[:n - 3] + "..."
+
+    def reason(v: dict) -> str:          # the video's own path shortened to its name (the full one: --json)
+        text = " ".join((v["error"] or "").split())
+        return text.replace(v["path"], Path(v["path"]).name) if v["path"] else text
+
+    rows = [(cut(v["id"], 40), cut(v["title"] or "", 30), v["state"], str(v["segments"]),
+             "yes" if v["edited"] else "no", reason(v)) for v in videos]
+    head = ("ID", "TITLE", "STATE", "SEGMENTS", "EDITED", "REASON")
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(5)]
+    indent = sum(widths) + 2 * 5
+    lines = []
+    for r in [head, *rows]:
+        left = "  ".join(c.rjust(w) if i == 3 else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(r[:5], widths, strict=True)))
+        folded = textwrap.wrap(r[5], max(40, width - indent - 1), max_lines=3, placeholder=" ...",
+                               break_on_hyphens=False) or [""]
+        lines.append(f"{left}  {folded[0]}".rstrip())
+        lines += [" " * indent + more for more in folded[1:]]
+    return "\n".join(lines)
+
+
+def cmd_remove(args, cfg, db, embedder) -> int:
+    from core.errors import NotFound
+    from edits.videos import VideoHasEdits, remove_video
+
+    code = 0
+    for video_id in dict.fromkeys(args.videos):
+        try:
+            print(remove_video(db, cfg, video_id, force=args.force))
+        except NotFound as err:
+            print(f"error: {err}", file=sys.stderr)
+            code = 2
+        except VideoHasEdits as err:
+            print(f"error: {err}", file=sys.stderr)
+            code = max(code, 1)
+    return code
+
+
 COMMANDS = {"index": cmd_index, "enroll": cmd_enroll, "import-legacy": cmd_import_legacy,
-            "translate": cmd_translate, "reembed": cmd_reembed, "status": cmd_status}
+            "translate": cmd_translate, "reembed": cmd_reembed, "status": cmd_status, "remove": cmd_remove}
 
 
 ADDS_VECTORS = {"index", "import-legacy", "reembed"}
@@ -168,12 +264,22 @@ def _index_frequent_members(db) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from core.config import ConfigError
-    from core.errors import MvseError
-    from db.server import DatabaseUnavailable
-
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from db.server import stop_embedded_servers
+    from indexer.shutdown import stop_on_signals
+
+    with stop_on_signals(release=stop_embedded_servers):
+        return _run(args)
+
+
+def _run(args) -> int:
+    """The command; on the way out the pool is closed and the embedded database released, also when stopped."""
+    from core.config import ConfigError
+    from core.errors import MvseError
+    from db.server import DatabaseUnavailable, stop_embedded_servers
+    from indexer.shutdown import Stopped
+
     db = None
     try:
         cfg, db, embedder = _open(args)
@@ -184,6 +290,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, MvseError, DatabaseUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except Stopped as stop:
+        print(f"error: {stop} before it finished: the unfinished work (the video in progress) was rolled back, "
+              "what was finished is kept. Run the same command again to continue.", file=sys.stderr)
+        return stop.exit_code
     finally:
         if db is not None:
             db.close()
+        stop_embedded_servers()

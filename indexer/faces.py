@@ -41,37 +41,40 @@ class FaceModel(Protocol):
 INSIGHTFACE_HOME = Path("~/.insightface/models")
 
 
-def resolve_face_pack(source: str) -> tuple[str, Path]:
-    """(pack name, pack folder) for ``models.faces`` as resolved by ``core.models.model_source``: a folder, or a
-    pack name under insightface's own folder. Raises ModelUnavailable naming the folder and the fix."""
+def pack_folder(source: str) -> Path:
+    """The folder ``models.faces`` names (as resolved by ``core.models.model_source``): a folder, or a pack name
+    under insightface's own folder."""
     folder = Path(source).expanduser()
     if not folder.is_absolute() and "/" not in source:
         folder = INSIGHTFACE_HOME.expanduser() / source
-    folder = folder.resolve()
+    return folder.resolve()
+
+
+def pack_problem(folder: Path) -> tuple[str, str] | None:
+    """(what is wrong with the pack folder, the fix), or None when it holds a detection and a recognition model."""
     if not folder.is_dir():
-        raise ModelUnavailable(
-            f"Face model pack {source!r} not found (looked for the folder {folder}). Fix: download the insightface "
-            f"pack (e.g. buffalo_l.zip from the insightface model zoo) and unzip it to {folder}, or set "
-            "models.faces to a pack folder path, or to \"none\" to index without faces.")
+        return (f"there is no folder {folder}",
+                f"download the insightface pack (e.g. buffalo_l.zip from the insightface model zoo) and unzip it to "
+                f"{folder}, or set models.faces to a pack folder path, or to \"none\" to index without faces.")
     onnx = sorted(folder.glob("*.onnx"))
     if len(onnx) < 2:
-        raise ModelUnavailable(
-            f"Face model pack folder {folder} must hold a detection and a recognition .onnx model "
-            f"(found: {[f.name for f in onnx] or 'nothing'}). Fix: unzip the complete pack there "
-            "(buffalo_l: det_10g.onnx + w600k_r50.onnx), or set models.faces to another pack.")
-    return folder.name, folder
+        return (f"the folder {folder} must hold a detection and a recognition .onnx model (found: "
+                f"{[f.name for f in onnx] or 'nothing'})",
+                "unzip the complete pack there (buffalo_l: det_10g.onnx + w600k_r50.onnx), or set models.faces to "
+                "another pack.")
+    return None
 
 
 class InsightFaceModel(LazyModel):
-    """FaceAnalysis restricted to detection + recognition. The pack folder is checked at once (insightface
-    would try to download a missing pack); the model loads on first use."""
+    """FaceAnalysis restricted to detection + recognition. The pack folder is checked before insightface runs
+    (it would try to download a missing pack); the model loads on first use."""
 
     kind = "face model pack"
-    fix = "check that the pack's .onnx files are complete, or set models.faces to another pack or \"none\"."
+    alternatives = 'models.faces = "none": videos are indexed without member tags (enrol and --retag later).'
 
     def __init__(self, source: str, device: str = "cpu", min_det_score: float = 0.5, det_size: int = 640):
-        name, self.folder = resolve_face_pack(source)
-        super().__init__(name)
+        self.folder = pack_folder(source)
+        super().__init__(self.folder.name)
         self.device = device
         self.min_det_score = min_det_score
         self.det_size = det_size
@@ -87,7 +90,20 @@ class InsightFaceModel(LazyModel):
         (models / self.name).symlink_to(self.folder, target_is_directory=True)
         return Path(self._tmp.name)
 
+    @property
+    def fix(self) -> str:
+        problem = pack_problem(self.folder)
+        return problem[1] if problem else ("check that the pack's .onnx files are complete, or set models.faces to "
+                                           "another pack or \"none\".")
+
+    def unavailable(self) -> str | None:
+        problem = pack_problem(self.folder)
+        return problem[0] if problem else None
+
     def _load(self):
+        problem = pack_problem(self.folder)
+        if problem:
+            raise ModelUnavailable(f"Face model pack {self.name!r} not usable: {problem[0]}. Fix: {problem[1]}")
         from insightface.app import FaceAnalysis
 
         gpu = self.device.startswith("cuda")

@@ -1,8 +1,10 @@
 """``import-legacy``: the original project's per-second metadata (combined_metadata.json) as segments.
 
 Consecutive seconds with the same caption and the same member set become one segment [t, t_last + 1).
-Members are created from the names found (group_name from "group"). Re-importing replaces that video's
-segments in one transaction; a video indexed from a file (source 'indexer') is never overwritten.
+Members are created from the names found (group_name from "group"). The video id is the one the rows carry
+(``--video-id`` picks one video of a file holding several, or names one for rows without an id). Re-importing
+replaces that video's segments in one transaction; a video indexed from a file (source 'indexer') is never
+overwritten.
 """
 from __future__ import annotations
 
@@ -26,7 +28,10 @@ class LegacySpan:
     confidences: dict[str, list[float]] = field(default_factory=dict)
 
 
-def read_legacy(path: Path, video_id: str) -> list[dict]:
+def read_legacy(path: Path, video_id: str | None = None) -> tuple[list[dict], str]:
+    """The rows to import and the video id they go under: ``video_id`` when given (the rows of that video when the
+    file holds several, else all of them), otherwise the one id the rows carry. A file whose rows name several
+    videos, or rows without a ``video_id``, need ``video_id``: MvseError saying so."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
@@ -35,13 +40,28 @@ def read_legacy(path: Path, video_id: str) -> list[dict]:
         raise MvseError(f"legacy file {path} is not valid JSON (line {err.lineno}: {err.msg})") from None
     if not isinstance(data, list) or not all(isinstance(r, dict) and "timestamp" in r for r in data):
         raise MvseError(f"legacy file {path} must be a JSON list of {{timestamp, video_id, caption, faces}} objects")
-    ids = {str(r.get("video_id")) for r in data if r.get("video_id") is not None}
-    if video_id in ids:
-        return [r for r in data if str(r.get("video_id")) == video_id]
-    if len(ids) <= 1:
-        return data
-    raise MvseError(f"legacy file {path} holds several videos ({', '.join(sorted(ids))}); pass one of them as "
-                    "--video-id")
+    ids = sorted({str(r["video_id"]) for r in data if _has_id(r)})
+    if video_id is not None:
+        if video_id in ids:
+            return [r for r in data if _has_id(r) and str(r["video_id"]) == video_id], video_id
+        if len(ids) <= 1:
+            return data, video_id
+        raise MvseError(f"legacy file {path} holds several videos ({', '.join(ids)}); pass one of them as "
+                        "--video-id")
+    if len(ids) > 1:
+        raise MvseError(f"legacy file {path} holds rows of several videos ({', '.join(ids)}); import one at a "
+                        "time with --video-id ID (one of those)")
+    without = [r for r in data if not _has_id(r)]
+    if without:
+        raise MvseError(f"{len(without)} of the {len(data)} rows of legacy file {path} have no video_id (the first at "
+                        f"timestamp {without[0]['timestamp']}); pass --video-id ID to import the file as that video")
+    if not ids:
+        raise MvseError(f"legacy file {path} has no rows")
+    return data, ids[0]
+
+
+def _has_id(row: dict) -> bool:
+    return row.get("video_id") not in (None, "")
 
 
 def merge_seconds(rows: list[dict]) -> tuple[list[LegacySpan], dict[str, str | None]]:
@@ -70,9 +90,11 @@ def merge_seconds(rows: list[dict]) -> tuple[list[LegacySpan], dict[str, str | N
     return spans, groups
 
 
-def import_legacy(db, embedder, path: Path, video_id: str, title: str | None = None,
-                  discard_edits: bool = False) -> tuple[int, int]:
-    rows = read_legacy(path, video_id)
+def import_legacy(db, embedder, path: Path, video_id: str | None = None, title: str | None = None,
+                  discard_edits: bool = False) -> tuple[str, int, int]:
+    """Import the file as one video (``video_id``, or the one its rows carry: ``read_legacy``).
+    Returns the video id, the number of segments and of members found."""
+    rows, video_id = read_legacy(path, video_id)
     if not rows:
         raise MvseError(f"legacy file {path} has no rows")
     spans, groups = merge_seconds(rows)
@@ -95,4 +117,4 @@ def import_legacy(db, embedder, path: Path, video_id: str, title: str | None = N
             add_members(conn, sid, store.auto_tags({member_ids[name]: sum(confs) / len(confs)
                                                     for name, confs in s.confidences.items()}))
         refresh_search_fields(conn, ids, embedder)
-    return len(ids), len(member_ids)
+    return video_id, len(ids), len(member_ids)

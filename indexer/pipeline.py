@@ -2,6 +2,8 @@
 
 Each video is analysed fully in memory (frames streamed, never stored) and then written in ONE
 transaction; a failure records status 'failed' with the reason in its own transaction and the run goes on.
+A run first removes what killed runs left behind (``indexer.leftovers``), and stops at the next frame, segment
+or embedding batch after SIGTERM/SIGINT (``indexer.shutdown``), rolling back the video in progress.
 """
 from __future__ import annotations
 
@@ -18,17 +20,20 @@ from tqdm import tqdm
 
 from core.errors import EmbeddingModelMismatch, ModelUnavailable
 from db.embeddings import ensure_embedding_model, recorded_embedding_model
-from db.videos import find_video, indexed_video_ids, record_failure
-from indexer import store
+from db.videos import find_video, indexed_video_ids, record_failure, video_edits
+from indexer import proxy, shutdown, store
 from indexer.errors import EditsWouldBeLost, VideoError
 from indexer.frames import pick_evenly
+from indexer.leftovers import Leftovers, remove_leftovers
 from indexer.matching import Gallery, vote
 from indexer.registry import Stages
 from indexer.shots import plan_segments
-from indexer.subtitles import load_transcripts
+from indexer.subtitles import find_subtitle_file, load_transcripts
 from indexer.thumbnails import encode_thumbnail
 
 log = logging.getLogger(__name__)
+UNCHANGED = "unchanged since last index"
+LISTED = 20     # unchanged files named in a summary before "... and N more"
 VIDEO_EXTENSIONS = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".flv", ".wmv"}
 
 
@@ -60,6 +65,11 @@ def collect_videos(paths: list[str]) -> tuple[list[Path], list[str]]:
 
 @dataclass
 class Summary:
+    """One run: counts, seconds per stage, and what happened to each file that was not simply indexed.
+
+    ``skipped`` counts the files left as they were: ``unchanged`` (paths) and ``kept`` (edited videos a re-index
+    would have replaced: path, why and the fix). A kept video is not a failure. ``subtitles``: (video, subtitle
+    file) of each indexed video whose transcript came from a subtitle file."""
     indexed: int = 0
     skipped: int = 0
     failed: int = 0
@@ -68,6 +78,10 @@ class Summary:
     seconds_of_video: float = 0.0
     stage_s: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     failures: list[tuple[str, str]] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    kept: list[tuple[str, str]] = field(default_factory=list)
+    subtitles: list[tuple[str, str]] = field(default_factory=list)
+    leftovers: Leftovers | None = None
 
     @contextmanager
     def timed(self, stage: str):
@@ -77,15 +91,39 @@ class Summary:
         finally:
             self.stage_s[stage] += time.perf_counter() - t0
 
+    def skip_unchanged(self, path: Path) -> None:
+        self.skipped += 1
+        self.unchanged.append(str(path))
+
+    def keep_edited(self, path: Path, why: str) -> None:
+        self.skipped += 1
+        self.kept.append((str(path), why))
+
     def table(self) -> str:
         lines = [f"videos: {self.indexed} indexed, {self.skipped} skipped, {self.failed} failed; "
-                 f"segments: {self.segments}; faces: {self.faces}; video: {self.seconds_of_video:.1f} s",
-                 f"{'stage':<12}{'seconds':>10}{'video s / s':>14}"]
+                 f"segments: {self.segments}; faces: {self.faces}; video: {self.seconds_of_video:.1f} s"]
+        if self.stage_s:
+            lines.append(f"{'stage':<12}{'seconds':>10}{'video s / s':>14}")
         for stage, secs in self.stage_s.items():
             speed = self.seconds_of_video / secs if secs > 0 else float("inf")
             lines.append(f"{stage:<12}{secs:>10.2f}{speed:>14.1f}")
+        if self.leftovers:
+            lines.append(str(self.leftovers))
+        lines += [f"subtitles: {video} <- {sub}" for video, sub in self.subtitles]
+        lines += [f"skipped ({UNCHANGED}): {path}" for path in self.unchanged[:LISTED]]
+        if len(self.unchanged) > LISTED:
+            lines.append(f"skipped ({UNCHANGED}): ... and {len(self.unchanged) - LISTED} more "
+                         "(`python -m indexer status` lists every video)")
+        lines += [f"kept (edited): {path}: {why}" for path, why in self.kept]
         lines += [f"FAILED {path}: {reason}" for path, reason in self.failures]
         return "\n".join(lines)
+
+
+def edited_note(video_id: str, edits: list[str], force: bool) -> str:
+    """Why an edited video was kept, and how to replace it anyway."""
+    flags = "--discard-edits" if force else "--force --discard-edits"
+    return (f"video {video_id} has edits ({', '.join(edits)}); use {flags} to replace it "
+            "(its edits and history are lost)")
 
 
 class Indexer:
@@ -98,16 +136,22 @@ class Indexer:
     def index_paths(self, paths: list[str], force: bool = False, discard_edits: bool = False) -> Summary:
         summary = Summary()
         self._galleries.clear()
+        summary.leftovers = remove_leftovers(self.db, self.cfg.thumbnails_path, self.cfg.clips_path,
+                                             proxies=self.cfg.proxies_path)
         files, missing = collect_videos(paths)
         for raw in missing:
             summary.failed += 1
             summary.failures.append((raw, "no such file or folder"))
-        todo = [f for f in files if not self._skip(f, force, summary)]
+        todo = [f for f in files if not self._skip(f, force, discard_edits, summary)]
         if todo:
             self.stages.load()
             self._check_embedding_model()
         for path in tqdm(todo, desc="videos", unit="video", disable=self._bars_off()):
-            self.index_one(path, summary, discard_edits=discard_edits)
+            shutdown.check()
+            if self.index_one(path, summary, discard_edits=discard_edits):
+                sub = find_subtitle_file(path)      # the file (beside the video) its subtitles stage read
+                if sub is not None:
+                    summary.subtitles.append((str(path), sub.name))
         return summary
 
     def _check_embedding_model(self) -> None:
@@ -121,14 +165,22 @@ class Indexer:
     def _bars_off(self):
         return None if self.progress is None else not self.progress
 
-    def _skip(self, path: Path, force: bool, summary: Summary) -> bool:
-        if force:
+    def _skip(self, path: Path, force: bool, discard_edits: bool, summary: Summary) -> bool:
+        """Left as it is: indexed and unchanged (unless ``force``), or edited (unless ``discard_edits``): re-indexing
+        would replace what people changed, so the video is kept and the summary says how to replace it."""
+        vid = video_id_for(path)
+        with self.db.connection() as conn:
+            row = find_video(conn, vid)
+            edits = video_edits(conn, vid) if row and not discard_edits else []
+        if not row:
             return False
         st = path.stat()
-        with self.db.connection() as conn:
-            row = find_video(conn, video_id_for(path))
-        if row and row["status"] == "indexed" and row["file_size"] == st.st_size and row["file_mtime"] == st.st_mtime:
-            summary.skipped += 1
+        if (not force and row["status"] == "indexed" and row["file_size"] == st.st_size
+                and row["file_mtime"] == st.st_mtime):
+            summary.skip_unchanged(path)
+            return True
+        if edits:
+            summary.keep_edited(path, edited_note(vid, edits, force))
             return True
         return False
 
@@ -141,6 +193,8 @@ class Indexer:
                 if find_video(conn, vid):
                     store.guard_edits(conn, vid, discard_edits)
             video, segments, faces = self.analyse(path, vid, summary)
+            with summary.timed("proxy"):    # a playable copy when browsers cannot play the file (indexer.proxy)
+                video.update(proxy.playable_media(self.cfg, path, vid))
             with summary.timed("write"):
                 try:
                     with self.db.connection() as conn:
@@ -158,15 +212,18 @@ class Indexer:
                         Path(thumbnail).unlink(missing_ok=True)
         except (ModelUnavailable, EmbeddingModelMismatch):
             raise
+        except EditsWouldBeLost:    # edited while it was being analysed: kept, as ``_skip`` keeps edited videos
+            with self.db.connection() as conn:
+                summary.keep_edited(path, edited_note(vid, video_edits(conn, vid), force=False))
+            return False
         except Exception as err:  # noqa: BLE001 - one bad file fails alone, with its reason
-            reason = str(err) if isinstance(err, (VideoError, EditsWouldBeLost)) else f"{type(err).__name__}: {err}"
-            if not isinstance(err, (VideoError, EditsWouldBeLost)):
+            reason = str(err) if isinstance(err, VideoError) else f"{type(err).__name__}: {err}"
+            if not isinstance(err, VideoError):
                 log.exception("indexing %s failed", path)
             summary.failed += 1
             summary.failures.append((str(path), reason))
-            if not isinstance(err, EditsWouldBeLost):
-                with self.db.connection() as conn:
-                    record_failure(conn, vid, path.stem, str(path.resolve()), reason)
+            with self.db.connection() as conn:
+                record_failure(conn, vid, path.stem, str(path.resolve()), reason)
             return False
         summary.indexed += 1
         summary.segments += len(segments)
@@ -201,6 +258,7 @@ class Indexer:
         seg_i, last = 0, None
         frames_iter = self.stages.frames.frames(path, info)
         while True:
+            shutdown.check()
             with summary.timed("decode"):
                 frame = next(frames_iter, None)
             if frame is None:
@@ -232,6 +290,7 @@ class Indexer:
         seg = segments[i]
         if not frames:
             return
+        shutdown.check()
         if self.stages.faces is not None:
             with summary.timed("faces"):
                 step = max(1, round(self.stages.frames.fps / self.cfg.faces.sample_fps))
@@ -246,6 +305,7 @@ class Indexer:
                                                    member_id=m.member_id, similarity=m.similarity))
                 seg.members = vote(matches, self.cfg.faces.min_votes)
         if self.stages.captioner is not None:
+            shutdown.check()
             with summary.timed("captions"):
                 seg.caption = self.stages.captioner.caption(
                     [f.rgb for f in pick_evenly(frames, self.cfg.indexer.caption_frames)])

@@ -1,5 +1,10 @@
 """The indexer's own SQL: one video's rows written (or replaced) in the caller's single transaction, and its
-face detections re-matched. Rows shared with other writers go through ``db.videos`` / ``db.segments``."""
+face detections re-matched. Rows shared with other writers go through ``db.videos`` / ``db.segments``.
+
+Thumbnail files are written inside a video's transaction, before it commits, so writers hold the shared thumbnail
+lock of ``db.videos`` for the whole transaction; the removal of unreferenced thumbnails (``indexer.leftovers``) runs
+only under the exclusive one: it never takes the files of a video still being written for leftovers.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -9,10 +14,17 @@ import numpy as np
 import psycopg
 
 from db.segments import add_members, insert_segment, refresh_search_fields
-from db.videos import upsert_video
+from db.videos import (
+    hold_thumbnail_writers_lock,
+    upsert_video,
+    video_edits,
+)
+from indexer import shutdown
 from indexer.errors import EditsWouldBeLost
 from indexer.matching import Gallery, as_array, vote
 from indexer.thumbnails import write_thumbnail
+
+EMBED_BATCH = 64                        # segments embedded between two checks for a stop signal
 
 
 @dataclass
@@ -33,17 +45,6 @@ class SegmentRow:
     transcript: str | None = None
     thumbnail_jpeg: bytes | None = None
     members: dict[int, float] = field(default_factory=dict)
-
-
-def edits_of(conn: psycopg.Connection, video_id: str) -> list[str]:
-    """What people changed on this video's segments (empty when nothing would be lost by replacing them)."""
-    row = conn.execute(
-        "SELECT (SELECT count(*) FROM segment_history WHERE video_id = %(v)s) AS history, "
-        "(SELECT count(*) FROM segment_members sm JOIN segments s ON s.id = sm.segment_id "
-        " WHERE s.video_id = %(v)s AND sm.source = 'manual') AS manual_tags, "
-        "(SELECT count(*) FROM segments WHERE video_id = %(v)s AND caption_edited IS NOT NULL) AS edited_captions",
-        {"v": video_id}).fetchone()
-    return [f"{n} {k.replace('_', ' ')}" for k, n in row.items() if n]
 
 
 def library_counts(conn: psycopg.Connection) -> tuple[list[dict], dict, list[dict], list[dict]]:
@@ -79,6 +80,24 @@ def thumbnails_of(conn: psycopg.Connection, video_id: str) -> list[str]:
                                                  "AND thumbnail IS NOT NULL", (video_id,)).fetchall()]
 
 
+class StoppableEmbedder:
+    """The embedder, run in batches with a check for a stop signal between them: ``refresh_search_fields``
+    embeds a whole video in one call (before it takes the model lock, so the batches must be made here)."""
+
+    def __init__(self, embedder):
+        self._embedder = embedder
+
+    def __getattr__(self, name):
+        return getattr(self._embedder, name)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        parts = []
+        for i in range(0, len(texts), EMBED_BATCH):
+            shutdown.check()
+            parts.append(self._embedder.embed(texts[i:i + EMBED_BATCH]))
+        return np.vstack(parts) if parts else self._embedder.embed(texts)
+
+
 def auto_tags(confidences: dict[int, float]) -> list[dict]:
     """Member tags found by a machine (face votes, legacy face tags): member id → confidence."""
     return [{"member_id": mid, "confidence": conf, "source": "auto"} for mid, conf in confidences.items()]
@@ -91,7 +110,8 @@ def clear_video_segments(conn: psycopg.Connection, video_id: str) -> None:
 
 
 def guard_edits(conn: psycopg.Connection, video_id: str, discard_edits: bool) -> None:
-    found = edits_of(conn, video_id)
+    """EditsWouldBeLost when the video was edited (``db.videos.video_edits``) and edits are not to be discarded."""
+    found = video_edits(conn, video_id)
     if found and not discard_edits:
         raise EditsWouldBeLost(
             f"video {video_id} has edits ({', '.join(found)}); re-indexing would replace its segments. "
@@ -104,13 +124,16 @@ def replace_video(conn: psycopg.Connection, video: dict, segments: list[SegmentR
     """Upsert the video as indexed and replace its segments, tags and face detections. Returns segment ids.
 
     Thumbnail files are written as segment ids become known; their paths are appended to ``written`` so the
-    caller can delete them if the transaction fails.
+    caller can delete them if the transaction fails. May stop (``shutdown.check``) between segments and between
+    embedding batches; the caller's transaction is then rolled back.
     """
+    hold_thumbnail_writers_lock(conn)
     upsert_video(conn, {**video, "source": "indexer"})
     clear_video_segments(conn, video["id"])
     conn.execute("DELETE FROM face_detections WHERE video_id = %s", (video["id"],))
     ids: list[int] = []
     for seg in segments:
+        shutdown.check()
         sid = insert_segment(conn, {"video_id": video["id"], "start_s": seg.start, "end_s": seg.end,
                                     "caption_auto": seg.caption or None, "transcript": seg.transcript})
         ids.append(sid)
@@ -126,7 +149,7 @@ def replace_video(conn: psycopg.Connection, video: dict, segments: list[SegmentR
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
                 [(video["id"], f.t, list(f.bbox), f.det_score, face_model, f.embedding, f.member_id, f.similarity)
                  for f in faces])
-    refresh_search_fields(conn, ids, embedder)
+    refresh_search_fields(conn, ids, StoppableEmbedder(embedder))
     return ids
 
 

@@ -1,4 +1,7 @@
-"""Stage 7, preview: one JPEG per segment, ``<thumbnails>/<video_id>/<segment_id>.jpg``."""
+"""Stage 7, preview: one JPEG per segment, ``<thumbnails>/<video_id>/<segment_id>.jpg``.
+
+Written to ``<segment_id>.jpg.part`` beside it and renamed, so a reader never sees half a JPEG; a ``.part`` left
+by a killed run, and the file of a segment that no longer exists, are removed by ``indexer.leftovers``."""
 from __future__ import annotations
 
 import io
@@ -25,6 +28,10 @@ def write_thumbnail(root: Path, video_id: str, segment_id: int, data: bytes) -> 
     path = thumbnail_path(root, video_id, segment_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".jpg.part")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except BaseException:       # a full disk, a stop signal: no .part is left behind
+        tmp.unlink(missing_ok=True)
+        raise
     return path

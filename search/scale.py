@@ -58,6 +58,7 @@ _samples: dict[tuple[str, str], tuple[float, np.ndarray, bool]] = {}    # (time,
 _backgrounds: dict[str, np.ndarray] = {}
 _counts: dict[tuple[str, str], tuple[float, int]] = {}
 _sizes: dict[str, tuple[float, int]] = {}
+_common: dict[str, tuple[float, frozenset[str]]] = {}
 
 
 def _db_key(db) -> str:
@@ -113,6 +114,20 @@ def word_counts(db, tokens: list[str]) -> tuple[dict[str, int], int]:
             _sizes[url] = size
         known.update({t: (now, n) for t, n in fresh.items()})
     return {t: c[1] for t, c in known.items()}, size[1]
+
+
+def common_words(db) -> frozenset[str]:
+    """The words too common to rank by (``retrieval.common_words``), kept per database for ``TTL_S`` seconds: they
+    come from ANALYZE's statistics, which change no faster."""
+    url, now = _db_key(db), time.monotonic()
+    with _lock:
+        known = _common.get(url)
+    if known is None or now - known[0] >= TTL_S:
+        with db.connection() as conn:
+            known = (now, frozenset(retrieval.common_words(conn)))
+        with _lock:
+            _common[url] = known
+    return known[1]
 
 
 def spread(reference_vectors: np.ndarray, qvec: np.ndarray) -> tuple[float, float]:

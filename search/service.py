@@ -147,8 +147,9 @@ def _retrieve(ctx, request: _Request, window: int, limit: int) -> _Candidates:
         with ctx.db.connection() as conn:
             listing = retrieval.member_listing(conn, pool, request.filters)
         return _Candidates(scores=dict(listing), paths=["listing"])
+    common = scale.common_words(ctx.db)
     text_jobs = [_start_leg(ctx.db, partial(retrieval.text_candidates, tokens=query_tokens(t), n=pool,
-                                            filters=request.filters)) for t in request.texts]
+                                            filters=request.filters, common=common)) for t in request.texts]
     weights_job = _LEGS.submit(_word_weights, ctx.db, request.texts)
     qvecs, vector_notice = _embed_query(ctx, request.texts, request.recorded_model)
     if vector_notice:

@@ -120,22 +120,23 @@ async def edit_caption(ack, context, body, client, respond):
 
 
 async def export_clip(context, body, respond, client):
-    """Export clip: cut with moviepy, upload with files_upload_v2."""
+    """Export clip: cut with moviepy from the video's own file (its playable copy if that fails), upload with
+    files_upload_v2."""
     found = await _button_moment(context, body, respond, CANNOT_CUT)
     if found is None:
         return
     moment, channel = found
     ctx = app_context(context)
     try:
-        source = await asyncio.to_thread(library.video_file, ctx, moment["video_id"])
+        source, fallback = await asyncio.to_thread(clips.clip_sources, ctx, moment["video_id"])
     except InvalidRequest as err:
         await _say_private(respond, f"{CANNOT_CUT}{blocks.escape(err.message)}")
         return
     await _say_private(respond, "🎬 클립을 만드는 중이에요… (cutting the clip)")
     sid = moment["segment_id"]
-    out = clips.clip_path(ctx.config.data_path / "clips", moment["video_id"], sid, moment["start"], moment["end"])
+    out = clips.clip_path(ctx.config.clips_path, moment["video_id"], sid, moment["start"], moment["end"])
     try:
-        await asyncio.to_thread(clips.cut_clip, source, moment["start"], moment["end"], out)
+        await asyncio.to_thread(clips.cut_clip, source, moment["start"], moment["end"], out, fallback)
     except Exception as err:  # noqa: BLE001 - ffmpeg/moviepy errors vary; the user gets one message, the log the rest
         log.exception("cutting segment %s failed", sid)
         await _say_private(respond, f"⚠️ 클립을 자르지 못했어요 (cutting failed: {type(err).__name__}).")

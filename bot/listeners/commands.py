@@ -5,8 +5,6 @@ from bot import blocks
 from bot.listeners.context import app_context
 from bot.listeners.searching import results_message
 
-QUERY_MAX = 500
-
 
 async def ack_search(ack, command: dict, context):
     query = (command.get("text") or "").strip()
@@ -17,7 +15,7 @@ async def ack_search(ack, command: dict, context):
 
 
 async def run_search(respond, command: dict, context):
-    query = blocks.clip_text((command.get("text") or "").strip(), QUERY_MAX)
+    query = (command.get("text") or "").strip()          # search bounds its length, with a notice
     if not query:
         return
     message = await results_message(app_context(context), query, command.get("user_id"))

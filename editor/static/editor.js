@@ -226,6 +226,37 @@
   player.addEventListener("seeked", tick);
   player.addEventListener("loadedmetadata", () => { renderTimeline(); renderMarks(); tick(); });
   (function frame() { if (!player.paused) tick(); requestAnimationFrame(frame); })();
+
+  // ------------------------------------------------------------------ media that does not play
+  // No file recorded (a metadata-only import), a file gone, or a codec browsers do not play with no playable copy:
+  // a plain notice instead of a black player. The media route's 404 says why; anything else is the browser's error.
+  const MEDIA_ERRORS = { 1: "loading was aborted", 2: "a network error", 3: "it could not be decoded",
+                         4: "its format or codec is not supported" };
+  let mediaNoticeShown = false;
+  async function noPlayableMedia() {
+    if (mediaNoticeShown) return;
+    mediaNoticeShown = true;
+    const err = player.error;
+    let reason = "this browser cannot play it (" + ((err && (MEDIA_ERRORS[err.code] || err.message)) || "unknown error") +
+                 "). Re-index the video to make a playable copy: python -m indexer index --force FILE";
+    try {
+      const res = await fetch(player.getAttribute("src"), { headers: { "Range": "bytes=0-0", "Accept": "application/json" },
+                                                            credentials: "same-origin" });
+      if (!res.ok) {
+        let data = null;
+        try { data = await res.json(); } catch (e) { data = null; }
+        reason = data && data.detail ? String(data.detail) : res.status + " " + res.statusText;
+      }
+    } catch (e) { /* keep the browser's reason */ }
+    const notice = $("media-notice");
+    notice.textContent = "No playable media for this video: " + reason.replace(/[.\s]+$/, "") +
+                         ". The segments can still be edited.";
+    notice.hidden = false;
+    player.hidden = true;
+    root.dataset.media = "none";
+  }
+  player.addEventListener("error", noPlayableMedia);
+  if (player.error) noPlayableMedia();         // it failed before this script ran
   $("timeline").addEventListener("click", (ev) => {
     const r = $("timeline").getBoundingClientRect();
     player.currentTime = Math.max(0, (ev.clientX - r.left) / r.width * duration());

@@ -116,7 +116,7 @@ def test_edit_in_web_link_opens_the_editor_for_that_user_only(app_factory, serve
 
     from tests.bot.conftest import SlackSender
 
-    cfg = slack_config(auth={"token": "server-token"})
+    cfg = slack_config(auth={"token": "server-token-0123456789"})
     base = serve(app_factory(cfg))
     sender = SlackSender(base, mock_slack)
     sender.command("girl dancing on stage", user="U333")

@@ -23,7 +23,7 @@ def test_ngrok_is_refused_without_an_auth_token(tmp_path):
 
 def _run_app_ngrok(tmp_path, **env_extra) -> tuple[subprocess.CompletedProcess, float]:
     config = tmp_path / "config.json"
-    config.write_text(json.dumps({"data_dir": str(tmp_path / "data"), "auth": {"token": "t0ken"}}))
+    config.write_text(json.dumps({"data_dir": str(tmp_path / "data"), "auth": {"token": "t0ken-long-enough-here"}}))
     env = {k: v for k, v in os.environ.items() if k not in ("NGROK_AUTHTOKEN", "MVSE_CONFIG")}
     env["PYNGROK_NGROK_PATH"] = str(tmp_path / "bin" / "ngrok")   # no binary there: pyngrok would download it
     env["HOME"] = str(tmp_path)                                    # no ngrok config file with a token

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from core.auth import SESSION_COOKIE, make_edit_url
 from tests.factories import add_segment, add_video
 
-TOKEN = "s3cret-token"
+TOKEN = "s3cret-token-for-tests"
 
 
 @pytest.fixture

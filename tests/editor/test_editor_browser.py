@@ -1,30 +1,11 @@
 """The editor page in a real browser (Playwright + Debian chromium): split, merge, edit, revert, 409, keys."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import httpx
-import pytest
 
 from db.segments import get_segments
 from tests.factories import add_member, add_segment, add_video
 from tests.helpers import wait_for
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (installs Debian chromium and fonts-noto-cjk)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _segments(db, video="real"):

@@ -12,7 +12,7 @@ from tests.helpers import REPO, free_port
 
 def test_healthz(client):
     r = client.get("/healthz")
-    assert r.status_code == 200 and r.json() == {"status": "ok"}
+    assert r.status_code == 200 and r.json() == {"status": "ok", "models": {}, "hub": "not needed so far"}
 
 
 def test_help_lists_the_fixed_flags():
@@ -53,8 +53,8 @@ def test_app_serves_healthz_on_the_embedded_database(tmp_path):
             try:
                 r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
                 status = r.status_code
-                if status == 200:
-                    assert r.json() == {"status": "ok"}
+                if status == 200:         # the default embedding model is not downloaded here: "degraded"
+                    assert r.json()["status"] in ("ok", "degraded")
                     break
             except httpx.HTTPError:
                 pass

@@ -86,8 +86,15 @@ def test_env_var_names_the_file_and_relative_paths_resolve_beside_it(tmp_path, m
 
 def test_secrets_are_not_in_repr():
     cfg = parse_config({"slack": {"bot_token": "xoxb-SECRET", "signing_secret": "SIGN"},
-                        "gemini": {"api_key": "GKEY"}, "auth": {"token": "TOK"},
+                        "gemini": {"api_key": "GKEY"}, "auth": {"token": "TOKEN-0123456789abcdef"},
                         "database_url": "postgresql://u:PASS@h/db"})
     text = repr(cfg) + str(cfg)
-    for secret in ("xoxb-SECRET", "SIGN", "GKEY", "TOK", "PASS"):
+    for secret in ("xoxb-SECRET", "SIGN", "GKEY", "TOKEN-0123456789abcdef", "PASS"):
         assert secret not in text
+
+
+def test_a_short_access_token_is_refused_with_the_fix():
+    with pytest.raises(ConfigError) as err:
+        parse_config({"auth": {"token": "a"}})
+    assert "auth.token" in str(err.value) and "at least 16 characters" in str(err.value)
+    assert "secrets.token_urlsafe" in str(err.value)

@@ -82,9 +82,9 @@ def test_reindex_refuses_to_drop_manual_edits(write_config, db, synthetic_video,
     seg = _segments(db, vid)[0]
     with db.connection() as conn:
         conn.execute("UPDATE segments SET caption_edited = 'fixed by hand' WHERE id = %s", (seg["id"],))
-    assert main(["index", str(synthetic_video), "--force", "--config", str(cfg), "--no-progress"]) == 1
+    assert main(["index", str(synthetic_video), "--force", "--config", str(cfg), "--no-progress"]) == 0  # kept
     out = capsys.readouterr().out
-    assert "has edits" in out and "--discard-edits" in out
+    assert "kept (edited)" in out and "has edits" in out and "--discard-edits" in out
     assert _segments(db, vid)[0]["caption_edited"] == "fixed by hand"
     assert _video(db, vid)["status"] == "indexed"
     assert main(["index", str(synthetic_video), "--force", "--discard-edits", "--config", str(cfg),

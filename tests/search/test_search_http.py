@@ -67,11 +67,11 @@ def test_parameters_are_clamped_or_rejected_cleanly(web, library):
 
 
 def test_search_over_a_real_socket_with_token_auth(app_factory, make_config, library, minilm_embedder, serve):
-    base = serve(app_factory(make_config(auth={"token": "s3cret"}, public_url="https://clips.example"),
+    base = serve(app_factory(make_config(auth={"token": "s3cret-token-for-tests"}, public_url="https://clips.example"),
                              embedder=minilm_embedder))
     assert httpx.get(f"{base}/api/search", params={"q": "dog"}).status_code == 401
     r = httpx.get(f"{base}/api/search", params={"q": "a cat napping", "limit": 2},
-                  headers={"Authorization": "Bearer s3cret"})
+                  headers={"Authorization": "Bearer s3cret-token-for-tests"})
     assert r.status_code == 200
     body = r.json()
     assert body["results"][0]["segment_id"] == library["a cat sleeps on a sunny windowsill"]

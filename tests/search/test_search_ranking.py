@@ -148,11 +148,18 @@ def test_too_common_words_are_left_out_of_the_full_text_ranking(db, tiny_embedde
         skater = add_segment(conn, "c", 400, 405, tiny_embedder, caption="a person rides a skateboard")
         conn.execute("ANALYZE segments")
         common = retrieval.common_words(conn, max_rows=10)
-        narrowed = retrieval.text_candidates(conn, ["person", "skateboard"], 10, retrieval.Filters(), common_rows=10)
+        narrowed = retrieval.text_candidates(conn, ["person", "skateboard"], 10, retrieval.Filters(), common=common)
         everything = retrieval.text_candidates(conn, ["person", "skateboard"], 100, retrieval.Filters())
     assert "person" in common and "skateboard" not in common
     assert [sid for sid, _ in narrowed] == [skater]             # "person" (31 segments) no longer ranks them all
     assert len(everything) == 31 and everything[0][0] == skater  # under the default bound it still does
+
+
+def test_how_common_is_too_common_follows_the_library_size():
+    assert retrieval.common_word_rows(500) == 1_000              # a small library ranks every match
+    assert retrieval.common_word_rows(20_000) == 1_000           # 5 %, at least 1,000
+    assert retrieval.common_word_rows(100_000) == 5_000
+    assert retrieval.common_word_rows(1_000_000) == 10_000       # at most 10,000
 
 
 def test_member_listing_reads_the_listing_index(db):
