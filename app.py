@@ -25,8 +25,8 @@ from core.context import AppContext
 from core.embedding import embedder_from_config
 from core.errors import InvalidRequest, MvseError, first_line
 from core.model_check import describe, find_missing, hub_note
-from core.security import WebGuard, redact_access_log
-from db.database import database_unavailable
+from core.security import WebGuard, open_server_hosts, redact_access_log
+from db.database import database_error
 
 log = logging.getLogger("mvse")
 
@@ -50,7 +50,7 @@ def create_app(cfg: Config, db=None, embedder=None, translator=None, query_trans
     # The API's docs and schema are routes of editor.pages, behind the same access as the API.
     app = FastAPI(title="Multimodal Video Search & Edit", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.ctx = ctx
-    app.add_middleware(WebGuard, public_url=cfg.public_url)
+    app.add_middleware(WebGuard, public_url=cfg.public_url, allowed_hosts=open_server_hosts(cfg))
     app.mount(urls.DOCS_STATIC, StaticFiles(directory=Path(fastapi_offline.__file__).parent / "static"))
     redact_access_log()
 
@@ -63,7 +63,7 @@ def create_app(cfg: Config, db=None, embedder=None, translator=None, query_trans
     @app.get("/healthz")
     def healthz():
         """200 while the database answers ("degraded" when a configured model is missing), else 503."""
-        models = {m.key: f"missing: {m.where}" for m in ctx.missing_models}
+        models = {m.key: f"missing: {m.kind} {m.name}" for m in ctx.missing_models}   # the details: logs, pages
         details = {"models": models, "hub": hub_note()}
         if not ctx.db.ping():
             return JSONResponse({"status": "error", "detail": "database not answering", **details}, status_code=503)
@@ -83,9 +83,9 @@ def create_app(cfg: Config, db=None, embedder=None, translator=None, query_trans
 
     @app.exception_handler(psycopg.OperationalError)
     @app.exception_handler(PoolTimeout)
-    async def database_down(request: Request, err: Exception):
-        """The database stopped answering mid-request (the pool waits at most ``DB_WAIT_S`` for a connection)."""
-        return await mvse_error(request, database_unavailable(err))
+    async def database_failed(request: Request, err: Exception):
+        """The database failed the request mid-way (down, or no connection free within ``DB_WAIT_S``)."""
+        return await mvse_error(request, database_error(err))
 
     @app.exception_handler(psycopg.DataError)
     @app.exception_handler(UnicodeEncodeError)

@@ -146,6 +146,7 @@ def check_token(db, cfg, client: str, presented: str) -> bool:
     from db import access
 
     with db.connection() as conn:
+        access.serialize_client(conn, client)     # one check at a time per client, across every worker
         state = access.failure_state(conn, client)
         if state and state[1] > 0:
             raise TooManyAttempts(state[1])

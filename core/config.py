@@ -112,6 +112,9 @@ class ServerConfig(_Section):
     """``python app.py``: how many processes serve requests, and how long a stop may wait for open requests."""
     workers: int | None = Field(default=None, ge=1, le=64)     # None: the CPUs this process may use, at most 4
     graceful_shutdown_s: float = Field(default=5.0, gt=0, le=300)
+    # Without auth.token: host names besides localhost / 127.0.0.1 / ::1 / public_url's that requests may name
+    # (any other Host is refused: a site re-pointing its own name at 127.0.0.1 must not reach the open server).
+    allowed_hosts: list[str] = []
 
     @property
     def worker_count(self) -> int:

@@ -115,13 +115,15 @@ def describe(missing: list[Missing]) -> str:
 
 
 def find_missing(models: dict[str, object]) -> list[Missing]:
-    """The models (config key → model; None: not configured) that cannot be loaded now. A model without
-    ``unavailable`` (a test double) counts as available."""
+    """The models (config key → model; None: not configured) that cannot be loaded now; each is told so
+    (``LazyModel.known_missing``), and fails at once when used. A model without ``unavailable`` (a test double)
+    counts as available."""
     missing = []
     for key, model in models.items():
         where = model.unavailable() if hasattr(model, "unavailable") else None
         if where:
             missing.append(Missing(key, model.kind, model.name, where, model.fix, model.alternatives))
+            model.known_missing(where)
     return missing
 
 

@@ -62,11 +62,18 @@ class LazyModel(Generic[T]):
         return (f"it is not a folder, nor in the Hugging Face cache ({hub_cache()}), and the hub cannot be asked: "
                 f"{hub.detail}")
 
+    def known_missing(self, where: str) -> None:
+        """Found unavailable by the up-front check (``core.model_check``): every use fails at once with this, instead
+        of importing the libraries to find the same."""
+        with self._lock:
+            self._failure = ModelUnavailable(f"Cannot load the {self.kind} {self.name!r}: {where}. Fix: {self.fix} "
+                                             "Then restart (the failure is remembered until then).")
+
     def load(self) -> T:
         if self._loaded is None:
             with self._lock:
-                if self._failure is not None:
-                    raise self._failure
+                if self._failure is not None:      # a fresh exception: re-raising one would grow its traceback
+                    raise ModelUnavailable(self._failure.message)
                 if self._loaded is None:
                     try:
                         self._loaded = self._load()
@@ -77,7 +84,7 @@ class LazyModel(Generic[T]):
                         self._failure = ModelUnavailable(
                             f"Cannot load the {self.kind} {self.name!r} ({first_line(err)}). Fix: {self.fix} "
                             "Then restart (the failure is remembered until then).")
-                        raise self._failure from err
+                        raise ModelUnavailable(self._failure.message) from err
         return self._loaded
 
 

@@ -5,6 +5,9 @@
   port of this host, cannot make a logged-in browser edit, revert or log out. Requests with neither header (curl,
   scripts with the bearer token) are not browsers' and pass. The Slack endpoint is exempt: Slack's signature
   proves its requests.
+- **An open server answers only to its own names.** Without ``auth.token`` every caller is trusted, so a web page
+  that re-points its own host name at 127.0.0.1 (DNS rebinding) would be same-origin with it: requests naming any
+  host but localhost, 127.0.0.1, ::1, ``public_url``'s and ``server.allowed_hosts`` get 400.
 - **Bodies are bounded** (``MAX_BODY_BYTES``, 413), before any route reads them.
 - **Pages cannot be framed or inject scripts**: every response carries ``frame-ancestors 'none'`` and a CSP that
   allows only this server's own scripts and styles, plus ``nosniff`` and a same-origin referrer policy (a page
@@ -16,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Collection
 from urllib.parse import urlsplit
 
 from core import urls
@@ -35,27 +39,54 @@ SECURITY_HEADERS = {
 
 def _origin_of(url: str) -> str | None:
     """``scheme://host[:port]`` of a URL (default ports dropped), or None when it has none."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port_number = parts.port
+    except ValueError:                  # "http://a:99999", "http://[::1": no origin at all
+        return None
     if not parts.scheme or not parts.hostname:
         return None
     default = {"http": 80, "https": 443}.get(parts.scheme)
-    port = f":{parts.port}" if parts.port and parts.port != default else ""
+    port = f":{port_number}" if port_number and port_number != default else ""
     return f"{parts.scheme}://{parts.hostname}{port}".lower()
+
+
+def _hostname(host_header: str) -> str | None:
+    try:
+        return urlsplit(f"//{host_header}").hostname
+    except ValueError:
+        return None
+
+
+def open_server_hosts(cfg) -> set[str] | None:
+    """The host names an open server (no ``auth.token``) answers to; None when a token is set (all)."""
+    if cfg.auth.token:
+        return None
+    hosts = {"localhost", "127.0.0.1", "::1", *cfg.server.allowed_hosts}
+    if cfg.public_url and (public := _hostname(urlsplit(cfg.public_url).netloc)):
+        hosts.add(public)
+    return hosts
 
 
 class WebGuard:
     """ASGI middleware applying the rules above; ``public_url`` (when the app sits behind a proxy or tunnel)
     is accepted as an own origin besides the address the request was made to."""
 
-    def __init__(self, app, public_url: str | None = None, max_body: int = MAX_BODY_BYTES):
+    def __init__(self, app, public_url: str | None = None, max_body: int = MAX_BODY_BYTES,
+                 allowed_hosts: Collection[str] | None = None):
         self.app = app
         self.public_origin = _origin_of(public_url) if public_url else None
         self.max_body = max_body
+        self.allowed_hosts = None if allowed_hosts is None else {h.lower().strip("[]") for h in allowed_hosts}
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        if self.allowed_hosts is not None and _hostname(headers.get("host", "")) not in self.allowed_hosts:
+            return await _answer(send, 400, f"This server does not answer to the host name "
+                                            f"{headers.get('host', '')[:100]!r}. Use http://127.0.0.1, or add the "
+                                            "name to server.allowed_hosts (or set auth.token).")
         if scope["method"] not in SAFE_METHODS and scope["path"] not in EXEMPT_PATHS:
             refusal = self._cross_site(scope, headers)
             if refusal:
@@ -95,7 +126,8 @@ class WebGuard:
 
 
 async def _answer(send, status: int, detail: str) -> None:
-    body = json.dumps({"detail": detail, "error": {403: "Forbidden", 413: "TooLarge"}.get(status, "Refused")})
+    body = json.dumps({"detail": detail, "error": {400: "InvalidRequest", 403: "Forbidden",
+                                                   413: "TooLarge"}.get(status, "Refused")})
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), *SECURITY_HEADERS.items()]})
     await send({"type": "http.response.body", "body": body.encode()})

@@ -21,6 +21,12 @@ def is_revoked(conn: psycopg.Connection, session_id: str) -> bool:
     return conn.execute("SELECT 1 FROM revoked_sessions WHERE session_id = %s", (session_id,)).fetchone() is not None
 
 
+def serialize_client(conn: psycopg.Connection, client: str) -> None:
+    """Until this transaction ends, no other check of the same client runs: parallel guesses cannot all pass the
+    lock-out check before the first of them is counted."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", ("auth:" + client,))
+
+
 def failure_state(conn: psycopg.Connection, client: str) -> tuple[int, float] | None:
     """The client's wrong credentials in a row and the seconds it must still wait (0: it may try now); None when
     it has no failures on record."""
@@ -39,7 +45,7 @@ def record_failure(conn: psycopg.Connection, client: str, free: int, max_lock_s:
         "failures = CASE WHEN f.updated_at < now() - interval '1 day' THEN 1 ELSE f.failures + 1 END, "
         "updated_at = now() RETURNING failures", (client,)).fetchone()
     over = row["failures"] - free
-    lock = 0.0 if over <= 0 else min(max_lock_s, 2.0 ** (over - 1))
+    lock = 0.0 if over <= 0 else min(max_lock_s, 2.0 ** min(over - 1, 30))
     if lock:
         conn.execute("UPDATE auth_failures SET locked_until = now() + %s WHERE client = %s",
                      (timedelta(seconds=lock), client))

@@ -10,8 +10,9 @@ from typing import Iterator
 import psycopg
 from pgvector.psycopg import register_vector
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
+from core.errors import MvseError, first_line
 from db.migrate import apply_migrations
 from db.server import DatabaseUnavailable, database_url
 
@@ -21,15 +22,28 @@ CONNECT_TIMEOUT_S = 2       # libpq's connect_timeout (whole seconds)
 # after it, the next request starts a fresh attempt at once, so the app is back within seconds of the database
 # however long the outage lasted (a long retry would wait minutes between tries by then).
 RECONNECT_TIMEOUT_S = 10.0
-DB_WAIT_S = 2.0     # the longest a request waits for a connection (or a new one to open) before answering 503
+DB_WAIT_S = 1.5     # the longest a request waits for a connection (or a new one to open) before answering 503
 
 
-def database_unavailable(err: Exception) -> DatabaseUnavailable:
-    """What a request answers when the database stops answering mid-way: nothing it asked was done."""
-    return DatabaseUnavailable(
-        f"The database is not answering ({type(err).__name__}); nothing was changed. Try again in a moment; if "
-        "this persists, check that PostgreSQL is running (the embedded one logs to <data_dir>/pgdata/log) and "
-        "that database_url is right. The app reconnects by itself once the database is back.")
+def database_error(err: Exception) -> MvseError:
+    """What a request answers when the database fails it mid-way (``psycopg.OperationalError`` or the pool's
+    ``PoolTimeout``): 503 when it is not answering or no connection came free in time, 409 when the change collided
+    with another one (try again), else 500."""
+    state = getattr(err, "sqlstate", None)
+    if isinstance(err, PoolTimeout):
+        return DatabaseUnavailable(
+            f"No database connection came free within {DB_WAIT_S:g} s: the server is very busy, or the database is "
+            "not answering. Try again in a moment; if this persists, check that PostgreSQL is running.",
+            retry_after=1)
+    if state is None or state.startswith(("08", "57P")):        # no connection, connection lost, server shut down
+        return DatabaseUnavailable(
+            f"The database is not answering ({type(err).__name__}). Try again in a moment; if this persists, check "
+            "that PostgreSQL is running (the embedded one logs to <data_dir>/pgdata/log) and that database_url is "
+            "right. The app reconnects by itself once the database is back.", retry_after=2)
+    if state in ("40001", "40P01"):                             # serialization failure, deadlock
+        return MvseError("The change collided with another one made at the same moment and was not made. "
+                         "Try again.", status_code=409)
+    return MvseError(f"The database refused the request ({first_line(err)}).")
 
 
 CHECK_IDLE_S = 1.0  # a connection back in the pool for longer than this is checked before it is lent again

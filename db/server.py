@@ -33,6 +33,10 @@ class DatabaseUnavailable(MvseError):
 
     status_code = 503
 
+    def __init__(self, message: str = "", retry_after: int | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
 
 def default_shared_buffers_mb() -> int:
     """A quarter of the memory this process may use (the container's limit where there is one), 128 MB–8 GB."""

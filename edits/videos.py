@@ -2,9 +2,9 @@
 
 A video is removed with its segments, member tags, face detections and history in one transaction; its thumbnail
 files and its playable copy (``data_dir/proxies``) go once that transaction has committed (a rolled-back removal
-leaves every file in place). A video people
-edited (``db.videos.video_edits``: history, manual tags, edited captions) is refused unless ``force``: the
-edits would be lost. The video's media file is never touched: it is the user's, not the library's.
+leaves every file in place). A video people edited (``db.videos.video_edits``: history, manual tags, edited
+captions) is refused unless ``force``: the edits would be lost. The video's media file is never touched: it is the
+user's, not the library's.
 """
 from __future__ import annotations
 
@@ -69,8 +69,14 @@ def remove_video(db, cfg, video_id: str, force: bool = False) -> RemovedVideo:
                            tags=deleted["tags"], faces=deleted["faces"], history=deleted["history"],
                            discarded_edits=edits)
     removed.thumbnails = _remove_thumbnails(db, cfg.thumbnails_path, video_id, deleted["thumbnails"])
-    removed.playable_copy = copy is not None and remove_file(copy) == 1
+    removed.playable_copy = copy is not None and _video_gone(db, video_id) and remove_file(copy) == 1
     return removed
+
+
+def _video_gone(db, video_id: str) -> bool:
+    """Not indexed again since it was removed (an indexer may have been working on the same file meanwhile)."""
+    with db.connection() as conn:
+        return find_video(conn, video_id) is None
 
 
 def _remove_thumbnails(db, root: Path, video_id: str, named: list[str]) -> int:

@@ -9,6 +9,7 @@ overwritten.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,7 +58,13 @@ def read_legacy(path: Path, video_id: str | None = None) -> tuple[list[dict], st
                         f"timestamp {without[0]['timestamp']}); pass --video-id ID to import the file as that video")
     if not ids:
         raise MvseError(f"legacy file {path} has no rows")
+    if not _VIDEO_ID.fullmatch(ids[0]) or ids[0] in (".", ".."):
+        raise MvseError(f"legacy file {path}: the video_id {ids[0][:80]!r} cannot name a video (letters, digits, "
+                        "'.', '_' and '-', at most 80); pass --video-id ID to import it under another id")
     return data, ids[0]
+
+
+_VIDEO_ID = re.compile(r"[A-Za-z0-9._-]{1,80}")   # what a video id read from a file may be (it becomes a URL part)
 
 
 def _has_id(row: dict) -> bool:

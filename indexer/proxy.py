@@ -211,11 +211,3 @@ def playable_media(cfg, source: Path, video_id: str) -> dict:
         why = f"browsers do not play its file ({reason}), and making a playable copy failed ({first_line(err)})."
         log.warning("%s: %s Fix the cause and re-index it with --force.", source, why)
         return {"proxy_path": None, "proxy_error": why}
-
-
-def remove_proxy(cfg, video_id: str) -> bool:
-    """Delete a video's copy (when the video leaves the library); True if there was one."""
-    target = proxy_target(cfg, video_id)
-    existed = target.is_file()
-    target.unlink(missing_ok=True)
-    return existed

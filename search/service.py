@@ -147,13 +147,18 @@ def _retrieve(ctx, request: _Request, window: int, limit: int) -> _Candidates:
         with ctx.db.connection() as conn:
             listing = retrieval.member_listing(conn, pool, request.filters)
         return _Candidates(scores=dict(listing), paths=["listing"])
+    def text_legs(common: frozenset[str]) -> list:
+        return [_start_leg(ctx.db, partial(retrieval.text_candidates, tokens=query_tokens(t), n=pool,
+                                           filters=request.filters, common=common)) for t in request.texts]
+
     common = scale.common_words(ctx.db)
-    text_jobs = [_start_leg(ctx.db, partial(retrieval.text_candidates, tokens=query_tokens(t), n=pool,
-                                            filters=request.filters, common=common)) for t in request.texts]
+    text_jobs = text_legs(common)
     weights_job = _LEGS.submit(_word_weights, ctx.db, request.texts)
     qvecs, vector_notice = _embed_query(ctx, request.texts, request.recorded_model)
     if vector_notice:
         request.notices.append(vector_notice)
+        if common:          # words are all there is: rank every match, the common words' too
+            text_jobs = text_legs(frozenset())
     vector_jobs = [] if vector_notice else [
         _start_leg(ctx.db, partial(retrieval.vector_candidates, qvec=qvec, n=pool,
                                    ef_search=ctx.config.search.ef_search, filters=request.filters,

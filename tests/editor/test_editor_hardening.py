@@ -262,7 +262,7 @@ def test_with_the_database_down_requests_fail_fast_and_recover(tmp_path, app_fac
                 assert "database is not answering" in r.text
             assert c.get("/healthz").status_code == 503
             srv.ensure_postgres_running()
-            deadline = time.monotonic() + 15
+            deadline = time.monotonic() + 30
             while c.get("/api/videos/v1", headers=BEARER).status_code != 200:
                 assert time.monotonic() < deadline, "the app did not reconnect to the database"
                 time.sleep(0.2)
@@ -270,3 +270,51 @@ def test_with_the_database_down_requests_fail_fast_and_recover(tmp_path, app_fac
     finally:
         database.close()
         srv.cleanup()
+
+
+def test_an_open_server_answers_only_to_its_own_names(app_factory, make_config, seeded):
+    """Without a token every caller is trusted: a site re-pointing its name at 127.0.0.1 (DNS rebinding) is not."""
+    with TestClient(app_factory(make_config()), base_url="http://evil.example:8000") as c:
+        r = c.delete("/api/videos/v2", headers={"Origin": "http://evil.example:8000"})
+        assert r.status_code == 400 and "server.allowed_hosts" in r.json()["detail"]
+        assert c.get("/api/videos").status_code == 400
+    with TestClient(app_factory(make_config()), base_url="http://127.0.0.1:8000") as c:
+        assert c.get("/api/videos").status_code == 200
+
+
+def test_a_malformed_origin_is_refused_not_a_500(secured):
+    c, _ = secured
+    for origin in ("http://a:99999", "http://[::1", "http://x:abc"):
+        assert c.post("/logout", headers={"Origin": origin}).status_code == 403
+
+
+def test_parallel_guesses_are_counted_one_by_one(secured):
+    """Twenty wrong tokens at the same moment: only the free ones are compared, the rest wait their turn."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    c, _ = secured
+    with ThreadPoolExecutor(20) as pool:
+        codes = list(pool.map(lambda i: c.get("/api/videos", headers={"Authorization": f"Bearer no-{i}"}).status_code,
+                              range(20)))
+    assert codes.count(401) == 5 and codes.count(429) == 15
+
+
+def test_the_lock_out_stays_bounded_however_many_guesses(db):
+    from db import access
+
+    with db.connection() as conn:
+        conn.execute("INSERT INTO auth_failures (client, failures) VALUES ('10.0.0.9', 5000)")
+        assert access.record_failure(conn, "10.0.0.9", free=5, max_lock_s=900.0) == 900.0
+
+
+def test_database_failures_are_named_by_their_kind():
+    import psycopg
+    from psycopg_pool import PoolTimeout
+
+    from db.database import database_error
+
+    busy = database_error(PoolTimeout("couldn't get a connection after 2.00 sec"))
+    assert busy.status_code == 503 and busy.retry_after == 1 and "came free" in busy.message
+    down = database_error(psycopg.OperationalError("connection refused"))
+    assert down.status_code == 503 and "not answering" in down.message
+    assert database_error(psycopg.errors.DeadlockDetected("deadlock")).status_code == 409

@@ -28,7 +28,7 @@ def test_make_demo_indexes_the_sample_offline_and_search_finds_it(tmp_path, data
 
     demo = json.loads((DEMO / "config.json").read_text())
     demo.update(database_url=database_url, data_dir=str(tmp_path / "data"),      # this test's database and folder
-                library_dir=str(DEMO / "media"))
+                library_dir=str(DEMO / "media"), server={"allowed_hosts": ["testserver"]})
     config = tmp_path / "demo.json"
     config.write_text(json.dumps(demo))
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}

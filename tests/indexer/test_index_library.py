@@ -162,6 +162,11 @@ def test_import_legacy_takes_the_video_id_from_the_rows(write_config, db, tmp_pa
     assert "5 of the 5 rows" in err and "no video_id" in err and "--video-id" in err
     assert main(["import-legacy", str(anonymous), "--video-id", "named", "--config", str(cfg)]) == 0
 
+    unusable = tmp_path / "unusable.json"                  # an id from a file becomes part of URLs
+    unusable.write_text(json.dumps([{**r, "video_id": "../a/b"} for r in rows[:5]]))
+    assert main(["import-legacy", str(unusable), "--config", str(cfg)]) == 2
+    assert "cannot name a video" in capsys.readouterr().err
+
 
 def test_index_summary_names_the_subtitle_file_and_the_skipped_files(write_config, db, synthetic_video, capsys):
     shutil.copy(asset("subtitled/popeye/popeye_p1.eng.srt"), synthetic_video.with_suffix(".eng.srt"))
