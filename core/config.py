@@ -65,6 +65,7 @@ class ModelsConfig(_Section):
     caption_model: str | None = None
     query_translator: str | None = None        # Korean → English for queries without Gemini: hub name or folder
     faces: str = "buffalo_l"
+    asr: str = "small"      # faster-whisper: size name, hub repo, CTranslate2 folder, "tiny.en-offline" or "none"
     device: str = "cpu"
     threads: int = Field(default=1, ge=1)
 
@@ -75,6 +76,16 @@ class FacesConfig(_Section):
     min_det_score: float = Field(default=0.5, ge=0.0, le=1.0)
     sample_fps: float = Field(default=1.0, gt=0)
     min_votes: int = Field(default=1, ge=1)
+
+
+class AsrConfig(_Section):
+    language: str = "auto"                  # "auto" (detected per video) or a code such as "ko", "en"
+    vad: bool = True                        # skip silence and music (Silero VAD)
+    beam_size: int = Field(default=5, ge=1, le=10)
+
+    @property
+    def language_code(self) -> str | None:
+        return None if self.language.strip().lower() == "auto" else self.language.strip()
 
 
 class IndexerConfig(_Section):
@@ -135,6 +146,7 @@ class Config(_Section):
     gemini: GeminiConfig = GeminiConfig()
     models: ModelsConfig = ModelsConfig()
     faces: FacesConfig = FacesConfig()
+    asr: AsrConfig = AsrConfig()
     indexer: IndexerConfig = IndexerConfig()
     search: SearchConfig = SearchConfig()
     embedded_db: EmbeddedDbConfig = EmbeddedDbConfig()

@@ -29,7 +29,7 @@ THUMBNAIL_WRITERS_LOCK = 0x6D7673_7468  # advisory lock key ("mvs" "th"): see th
 EDIT_KINDS = (("history", "history entry", "history entries"), ("manual_tags", "manual tag", "manual tags"),
               ("edited_captions", "edited caption", "edited captions"))
 VIDEO_COLUMNS = ("id, title, path, file_size, file_mtime, duration_s, fps, width, height, status, error, source, "
-                 "shot_boundaries, indexed_at")
+                 "shot_boundaries, indexed_at, speech_error")
 
 
 def find_video(conn: psycopg.Connection, video_id: str, lock: bool = False) -> dict | None:

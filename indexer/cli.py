@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     ix.add_argument("--force", action="store_true", help="re-index videos already indexed and unchanged")
     ix.add_argument("--discard-edits", action="store_true",
                     help="with --force: replace videos whose segments were edited (edits and history are lost)")
+    ix.add_argument("--asr", action="store_true",
+                    help="run speech recognition even where a subtitle file gives the transcript (re-indexes them)")
     ix.add_argument("--retag", action="store_true",
                     help="only re-match members on stored face embeddings (no decoding); all videos if no PATH")
 
@@ -102,9 +104,9 @@ def cmd_index(args, cfg, db, embedder) -> int:
         return 1 if summary.failed else 0
     stages = stages_from_config(cfg)
     check_models({"models.embedding": embedder, "models.caption_model": stages.captioner,
-                  "models.faces": stages.faces})
-    indexer = Indexer(cfg, db, embedder, stages, progress=progress)
-    summary = indexer.index_paths(args.paths, force=args.force, discard_edits=args.discard_edits)
+                  "models.faces": stages.faces, "models.asr": stages.speech})
+    indexer = Indexer(cfg, db, embedder, stages, progress=progress, force_asr=args.asr)
+    summary = indexer.index_paths(args.paths, force=args.force or args.asr, discard_edits=args.discard_edits)
     print(summary.table())
     return 1 if summary.failed else 0
 
@@ -187,7 +189,7 @@ def status_data(db) -> dict:
             "embedding_model": {"name": emb["name"], "dim": emb["dim"]} if emb else None,
             "videos": [{"id": v["id"], "title": v["title"], "state": v["status"], "segments": v["n"],
                         "edited": v["id"] in edits, "edits": edits.get(v["id"], []), "source": v["source"],
-                        "path": v["path"], "error": v["error"]} for v in videos]}
+                        "path": v["path"], "error": v["error"] or v["speech_error"]} for v in videos]}
 
 
 def status_text(report: dict, width: int = 120) -> str:

@@ -18,8 +18,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from core.errors import EmbeddingModelMismatch, ModelUnavailable
+from core.errors import EmbeddingModelMismatch, ModelUnavailable, first_line
 from db.embeddings import ensure_embedding_model, recorded_embedding_model
+from db.members import list_members
 from db.videos import find_video, indexed_video_ids, record_failure, video_edits
 from indexer import proxy, shutdown, store
 from indexer.errors import EditsWouldBeLost, VideoError
@@ -28,12 +29,14 @@ from indexer.leftovers import Leftovers, remove_leftovers
 from indexer.matching import Gallery, vote
 from indexer.registry import Stages
 from indexer.shots import plan_segments
-from indexer.subtitles import find_subtitle_file, load_transcripts
+from indexer.speech import has_audio, spelled_as_enrolled, transcripts_from_speech
+from indexer.subtitles import load_transcripts
 from indexer.thumbnails import encode_thumbnail
 
 log = logging.getLogger(__name__)
 UNCHANGED = "unchanged since last index"
 LISTED = 20     # unchanged files named in a summary before "... and N more"
+HOTWORDS_MAX = 100  # member names and aliases given to speech recognition (its prompt is short)
 VIDEO_EXTENSIONS = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".flv", ".wmv"}
 
 
@@ -81,6 +84,9 @@ class Summary:
     unchanged: list[str] = field(default_factory=list)
     kept: list[tuple[str, str]] = field(default_factory=list)
     subtitles: list[tuple[str, str]] = field(default_factory=list)
+    spoken: list[str] = field(default_factory=list)                       # videos transcribed by speech recognition
+    speech_failures: list[tuple[str, str]] = field(default_factory=list)  # indexed without speech, and why
+    audio_s: float = 0.0
     leftovers: Leftovers | None = None
 
     @contextmanager
@@ -110,6 +116,11 @@ class Summary:
         if self.leftovers:
             lines.append(str(self.leftovers))
         lines += [f"subtitles: {video} <- {sub}" for video, sub in self.subtitles]
+        if self.spoken:
+            secs = self.stage_s.get("speech", 0.0)
+            lines.append(f"speech: {len(self.spoken)} video(s), {self.audio_s / 60:.1f} min of audio in {secs:.1f} s "
+                         f"(real-time factor {secs / self.audio_s if self.audio_s else 0:.2f})")
+        lines += [f"speech failed (indexed without it): {path}: {why}" for path, why in self.speech_failures]
         lines += [f"skipped ({UNCHANGED}): {path}" for path in self.unchanged[:LISTED]]
         if len(self.unchanged) > LISTED:
             lines.append(f"skipped ({UNCHANGED}): ... and {len(self.unchanged) - LISTED} more "
@@ -127,15 +138,18 @@ def edited_note(video_id: str, edits: list[str], force: bool) -> str:
 
 
 class Indexer:
-    def __init__(self, cfg, db, embedder, stages: Stages, progress: bool | None = None):
+    def __init__(self, cfg, db, embedder, stages: Stages, progress: bool | None = None, force_asr: bool = False):
         self.cfg, self.db, self.embedder, self.stages = cfg, db, embedder, stages
         self.progress = progress  # None: bars only on a terminal
+        self.force_asr = force_asr  # speech recognition even where a subtitle file gives the transcript
         self._galleries: dict[str, Gallery] = {}
+        self._hotwords: list[str] | None = None
 
     # ------------------------------------------------------------ run over many
     def index_paths(self, paths: list[str], force: bool = False, discard_edits: bool = False) -> Summary:
         summary = Summary()
         self._galleries.clear()
+        self._hotwords = None
         summary.leftovers = remove_leftovers(self.db, self.cfg.thumbnails_path, self.cfg.clips_path,
                                              proxies=self.cfg.proxies_path)
         files, missing = collect_videos(paths)
@@ -148,10 +162,7 @@ class Indexer:
             self._check_embedding_model()
         for path in tqdm(todo, desc="videos", unit="video", disable=self._bars_off()):
             shutdown.check()
-            if self.index_one(path, summary, discard_edits=discard_edits):
-                sub = find_subtitle_file(path)      # the file (beside the video) its subtitles stage read
-                if sub is not None:
-                    summary.subtitles.append((str(path), sub.name))
+            self.index_one(path, summary, discard_edits=discard_edits)
         return summary
 
     def _check_embedding_model(self) -> None:
@@ -274,13 +285,40 @@ class Indexer:
             seg_i += 1
         bar.close()
         with summary.timed("subtitles"):
-            _, transcripts = load_transcripts(path, spans)
-            for seg, text in zip(segments, transcripts, strict=True):
-                seg.transcript = text
+            sub_file, transcripts = load_transcripts(path, spans)
+        speech_error = None
+        if self.stages.speech is not None and (sub_file is None or self.force_asr) and has_audio(path):
+            transcripts, speech_error = self._speech(path, spans, transcripts, summary)
+        elif sub_file is not None:
+            summary.subtitles.append((str(path), sub_file.name))
+        for seg, text in zip(segments, transcripts, strict=True):
+            seg.transcript = text
         video = {"id": vid, "title": path.stem, "path": str(path.resolve()), "file_size": st.st_size,
                  "file_mtime": st.st_mtime, "duration_s": info.duration_s, "fps": info.fps, "width": info.width,
-                 "height": info.height, "shot_boundaries": sorted(c for c in cuts if 0 < c < info.duration_s)}
+                 "height": info.height, "shot_boundaries": sorted(c for c in cuts if 0 < c < info.duration_s),
+                 "speech_error": speech_error}
         return video, segments, faces
+
+    def _speech(self, path: Path, spans, transcripts, summary: Summary) -> tuple[list[str | None], str | None]:
+        """The segments' transcripts from speech recognition, and why it failed (then the video keeps what it had:
+        its subtitles' text, or none)."""
+        if self._hotwords is None:
+            with self.db.connection() as conn:
+                people = list_members(conn)
+            self._hotwords = list(dict.fromkeys(w for m in people for w in [m["name"], *m["aliases"]]))[:HOTWORDS_MAX]
+        with summary.timed("speech"):
+            try:
+                speech = self.stages.speech.transcribe(path, self.cfg.asr.language_code, self._hotwords)
+            except ModelUnavailable:
+                raise
+            except Exception as err:  # noqa: BLE001 - a broken audio stream fails this stage only, with the reason
+                why = f"speech recognition failed ({first_line(err)})"
+                log.warning("%s: %s; the video is indexed without it", path, why)
+                summary.speech_failures.append((str(path), why))
+                return transcripts, why
+        summary.spoken.append(str(path))
+        summary.audio_s += speech.audio_s
+        return [spelled_as_enrolled(t, self._hotwords) for t in transcripts_from_speech(spans, speech.pieces)], None
 
     def _finish(self, i, groups, segments, faces, gallery, width, summary, last) -> None:
         """Run faces, captions and the thumbnail on segment i's frames, then drop them. Face boxes are scaled
@@ -324,6 +362,7 @@ class Indexer:
         """Re-run member matching on stored face embeddings (all videos, or those of the paths given)."""
         summary = Summary()
         self._galleries.clear()
+        self._hotwords = None
         with self.db.connection() as conn:
             if paths:
                 files, missing = collect_videos(paths)

@@ -9,6 +9,7 @@ from indexer.faces import FaceModel, InsightFaceModel
 from indexer.frames import FfmpegFrames, FrameSource
 from indexer.probe import FfmpegProber, Prober
 from indexer.shots import SceneDetectShots, ShotDetector
+from indexer.speech import SpeechRecognizer, recognizer_from_config
 
 FRAMES_PER_SECOND = 2.0  # decode rate; face frames are taken from it at faces.sample_fps
 
@@ -20,10 +21,11 @@ class Stages:
     frames: FrameSource
     faces: FaceModel | None
     captioner: Captioner | None
+    speech: SpeechRecognizer | None = None
 
     def load(self) -> None:
         """Load the models now, so a missing one stops the run before any video is touched."""
-        for stage in (self.faces, self.captioner):
+        for stage in (self.faces, self.captioner, self.speech):
             if stage is not None:
                 stage.load()
 
@@ -57,4 +59,5 @@ def stages_from_config(cfg) -> Stages:
         frames=FfmpegFrames(fps=max(FRAMES_PER_SECOND, cfg.faces.sample_fps)),
         faces=face_model_from_config(cfg),
         captioner=captioner_from_config(cfg),
+        speech=recognizer_from_config(cfg),
     )

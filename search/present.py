@@ -4,7 +4,7 @@
 - ``snippet``: the text that matched (caption, edited caption, transcript or Korean caption), cut to a readable
   length around the first matched word, with the matched words' positions (``marks``) for the web page and
   Slack to highlight;
-- ``why``: the evidence in words ("Danielle on screen (face 0.91)", "words in the transcript: sinbad",
+- ``why``: the evidence in words ("Danielle on screen (face 0.91)", "said: sinbad",
   "very close in meaning", "caption written by a person");
 - ``confidence``: the calibrated band (search/ranking.py), and the signed edit link.
 """
@@ -139,7 +139,8 @@ def result(ctx, group: ranking.Group, row: dict, seg: dict, parsed: ParsedQuery,
     has_text = bool(qtokens)
     why, face = _member_evidence(row["members"], parsed)
     hits = word_hits(qtokens, seg)
-    why += [f"words in the {name}: {', '.join(words[:8])}" for name, words in hits.items()]
+    why += [f"said: {', '.join(words[:8])}" if name == "transcript" else f"words in the {name}: {', '.join(words[:8])}"
+            for name, words in hits.items()]
     meaning = _meaning_words(evidence, ranking.calibration_for(ctx.embedder.name)) if has_text else None
     if meaning:
         why.append(meaning)

@@ -199,7 +199,8 @@ def make_config_data(database_url, data_dir, tiny_embedding_model_dir):
 
     def make(**overrides) -> dict:
         base = {"database_url": database_url, "data_dir": str(data_dir),
-                "models": {"embedding": str(tiny_embedding_model_dir), "captioner": "none", "faces": "none"},
+                "models": {"embedding": str(tiny_embedding_model_dir), "captioner": "none", "faces": "none",
+                           "asr": "none"},
                 "server": {"allowed_hosts": ["testserver"]}}       # the host name of FastAPI's TestClient
         for key, value in overrides.items():
             if isinstance(value, dict) and isinstance(base.get(key), dict):
