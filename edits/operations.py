@@ -20,16 +20,17 @@ from edits.errors import EditError
 from edits.store import EPS, MIN_LENGTH_S
 
 CAPTION_MAX = 2000            # characters of a caption or Korean caption: bounds the embedding work of an edit
+TRANSCRIPT_MAX = 5000         # characters of a segment's transcript (what is said in it), likewise
 NAME_MAX = 200                # characters of a member name in an edit
 MEMBERS_MAX = 50              # members named in one edit
 
 
-def _clean_text(value: str | None, what: str = "caption") -> str | None:
+def _clean_text(value: str | None, what: str = "caption", limit: int = CAPTION_MAX) -> str | None:
     if value is None:
         return None
     value = value.strip()
-    if len(value) > CAPTION_MAX:
-        raise EditError(f"The {what} is {len(value)} characters long; the limit is {CAPTION_MAX}. Shorten it.")
+    if len(value) > limit:
+        raise EditError(f"The {what} is {len(value)} characters long; the limit is {limit}. Shorten it.")
     return value or None
 
 
@@ -67,12 +68,14 @@ def _changed(conn, ids: list[int], embedder) -> list[dict]:
 
 def update_segment(db, embedder, segment_id: int, *, actor: str, expected_version: int | None,
                    caption: str | None = None, members: list[str] | None = None, caption_ko: str | None = None,
-                   start: float | None = None, end: float | None = None) -> EditableSegment:
+                   start: float | None = None, end: float | None = None,
+                   transcript: str | None = None) -> EditableSegment:
     """Edit one segment and return it (editor shape: "version", "members" as names, ...).
 
     caption: the edited caption (None: unchanged; "": clear the edit, the automatic caption shows again).
     members: the full list of member names (or aliases); added ones are tagged as manual. Unknown -> 400.
     caption_ko: the Korean caption (None: unchanged; "": clear). start/end: new bounds (None: unchanged).
+    transcript: what is said in it, corrected (None: unchanged; "": nothing is said).
     """
     with db.connection() as conn:
         video = store.lock_video(conn, store.video_of_segment(conn, segment_id))
@@ -83,6 +86,8 @@ def update_segment(db, embedder, segment_id: int, *, actor: str, expected_versio
             fields["caption_edited"] = _clean_text(caption)
         if caption_ko is not None and _clean_text(caption_ko, "Korean caption") != seg["caption_ko"]:
             fields["caption_ko"] = _clean_text(caption_ko, "Korean caption")
+        if transcript is not None and _clean_text(transcript, "transcript", TRANSCRIPT_MAX) != seg["transcript"]:
+            fields["transcript"] = _clean_text(transcript, "transcript", TRANSCRIPT_MAX)
         if start is not None or end is not None:
             new_start = _time(start, "start") if start is not None else seg["start_s"]
             new_end = _time(end, "end") if end is not None else seg["end_s"]

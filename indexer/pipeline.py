@@ -288,7 +288,7 @@ class Indexer:
             sub_file, transcripts = load_transcripts(path, spans)
         speech_error = None
         if self.stages.speech is not None and (sub_file is None or self.force_asr) and has_audio(path):
-            transcripts, speech_error = self._speech(path, spans, transcripts, summary)
+            transcripts, speech_error = self._speech(path, spans, transcripts, summary, info.duration_s)
         elif sub_file is not None:
             summary.subtitles.append((str(path), sub_file.name))
         for seg, text in zip(segments, transcripts, strict=True):
@@ -299,23 +299,35 @@ class Indexer:
                  "speech_error": speech_error}
         return video, segments, faces
 
-    def _speech(self, path: Path, spans, transcripts, summary: Summary) -> tuple[list[str | None], str | None]:
+    def _speech(self, path: Path, spans, transcripts, summary: Summary,
+                duration_s: float) -> tuple[list[str | None], str | None]:
         """The segments' transcripts from speech recognition, and why it failed (then the video keeps what it had:
         its subtitles' text, or none)."""
         if self._hotwords is None:
             with self.db.connection() as conn:
                 people = list_members(conn)
             self._hotwords = list(dict.fromkeys(w for m in people for w in [m["name"], *m["aliases"]]))[:HOTWORDS_MAX]
-        with summary.timed("speech"):
+        bar = tqdm(total=round(duration_s, 1), desc=f"{path.name[:24]} speech", unit="s", leave=False,
+                   disable=self._bars_off())
+
+        def heard(t: float) -> None:
+            bar.update(round(min(t, duration_s) - bar.n, 1))
+
+        with summary.timed("speech"), bar:
             try:
-                speech = self.stages.speech.transcribe(path, self.cfg.asr.language_code, self._hotwords)
+                speech = self.stages.speech.transcribe(path, self.cfg.asr.language_code, self._hotwords, heard)
+                why = None
+                if speech.audio_s < min(1.0, 0.1 * duration_s):   # decoders skip what they cannot read, silently
+                    why = (f"speech recognition failed (its audio track could not be decoded: {speech.audio_s:.1f} "
+                           f"s of sound read from a {duration_s:.1f} s video)")
             except ModelUnavailable:
                 raise
             except Exception as err:  # noqa: BLE001 - a broken audio stream fails this stage only, with the reason
                 why = f"speech recognition failed ({first_line(err)})"
-                log.warning("%s: %s; the video is indexed without it", path, why)
-                summary.speech_failures.append((str(path), why))
-                return transcripts, why
+        if why:
+            log.warning("%s: %s; the video is indexed without it", path, why)
+            summary.speech_failures.append((str(path), why))
+            return transcripts, why
         summary.spoken.append(str(path))
         summary.audio_s += speech.audio_s
         return [spelled_as_enrolled(t, self._hotwords) for t in transcripts_from_speech(spans, speech.pieces)], None

@@ -52,7 +52,8 @@ class SpeechRecognizer(Protocol):
 
     def load(self): ...
 
-    def transcribe(self, path: Path, language: str | None, hotwords: list[str]) -> Speech: ...
+    def transcribe(self, path: Path, language: str | None, hotwords: list[str], progress=None) -> Speech:
+        """``progress(seconds)`` is called as the audio is worked through, with how far it got."""
 
 
 class WhisperRecognizer(LazyModel):
@@ -96,14 +97,17 @@ class WhisperRecognizer(LazyModel):
                             compute_type=compute, cpu_threads=self.threads,
                             local_files_only=bool(constants.HF_HUB_OFFLINE) or is_local(self._path()))
 
-    def transcribe(self, path: Path, language: str | None, hotwords: list[str]) -> Speech:
+    def transcribe(self, path: Path, language: str | None, hotwords: list[str], progress=None) -> Speech:
         model = self.load()
         segments, info = model.transcribe(str(path), language=language, beam_size=self.beam_size,
                                           word_timestamps=True, vad_filter=self.vad,
                                           hotwords=" ".join(hotwords) or None, condition_on_previous_text=False)
-        pieces = [Piece(float(s.start), float(s.end), s.text.strip(),
-                        [Word(float(w.start), float(w.end), w.word) for w in (s.words or [])])
-                  for s in segments]                       # a generator: decoding happens here
+        pieces = []
+        for s in segments:                                  # a generator: the recognising happens here
+            pieces.append(Piece(float(s.start), float(s.end), s.text.strip(),
+                                [Word(float(w.start), float(w.end), w.word) for w in (s.words or [])]))
+            if progress is not None:
+                progress(float(s.end))
         return Speech(pieces, float(info.duration), info.language)
 
 

@@ -161,7 +161,7 @@
     $("d-auto").textContent = s.caption_auto || "(none)";
     $("d-caption").value = s.caption_edited || "";
     $("d-ko").value = s.caption_ko || "";
-    $("d-transcript").textContent = s.transcript || "(none)";
+    $("d-transcript").value = s.transcript || "";
     renderMemberChips();
   }
 
@@ -274,7 +274,8 @@
 
   const save = () => act(async () => {
     const s = needSelected();
-    const body = { version: s.version, caption: $("d-caption").value, caption_ko: $("d-ko").value };
+    const body = { version: s.version, caption: $("d-caption").value, caption_ko: $("d-ko").value,
+                   transcript: $("d-transcript").value };
     if (state.draftMembers) body.members = state.draftMembers;
     const out = await api("PATCH", "/api/segments/" + s.id, body);
     await afterChange(out.id);

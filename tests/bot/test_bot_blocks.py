@@ -81,3 +81,11 @@ def test_results_explain_themselves_and_weaker_ones_come_last():
     assert weaker > 2 and "⚪ weak match" in msg["blocks"][weaker + 1]["text"]["text"]
     alone = blocks.search_message({"query": "x", "results": [weak], "next_offset": None, "no_match": True}, {})
     assert "No close match; nearest moments:" in json.dumps(alone, ensure_ascii=False)
+
+
+def test_a_moment_found_in_speech_shows_the_spoken_line():
+    said = "ask what you can do for your country"
+    result = _result(caption="", transcript=said,
+                     snippet={"field": "transcript", "text": said, "marks": [[29, 36]], "cut": False})
+    text = blocks.result_text(result, "https://x.test/videos/v1")
+    assert "💬 ask what you can do for your *country*" in text

@@ -108,3 +108,65 @@ def test_a_missing_speech_model_is_reported_up_front(write_config, jfk_video, ca
     assert main(["index", str(jfk_video), "--config", str(cfg), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "speech recognition model" in err and "models.asr" in err and "tiny.en-offline" in err
+
+
+def test_a_corrected_transcript_is_searched_exported_and_survives_asr(speech_config, jfk_video, db, capsys,
+                                                                      app_factory, minilm_embedder):
+    from core.config import load_config
+
+    assert main(["index", str(jfk_video), "--config", str(speech_config), "--no-progress"]) == 0
+    with TestClient(app_factory(load_config(speech_config), embedder=minilm_embedder)) as c:
+        video = c.get("/api/videos").json()["videos"][0]
+        second = c.get(f"/api/videos/{video['id']}").json()["segments"][1]
+        assert second["start"] == 8.0 and "country" in second["transcript"]
+        fixed = "ask what you can do for your homeland"
+        r = c.patch(f"/api/segments/{second['id']}", json={"version": second["version"], "transcript": fixed})
+        assert r.status_code == 200 and r.json()["transcript"] == fixed
+        found = c.get("/api/search", params={"q": "homeland"}).json()["results"][0]
+        assert found["segment_id"] == second["id"]                     # searched: full text and meaning, re-embedded
+        srt = c.get(f"/api/videos/{video['id']}/subtitles.srt")
+        assert srt.status_code == 200 and "attachment" in srt.headers["content-disposition"]
+        assert "2\n00:00:08,000 --> 00:00:11,000\nask what you can do for your homeland" in srt.text
+        vtt = c.get(f"/api/videos/{video['id']}/subtitles.vtt").text
+        assert vtt.startswith("WEBVTT\n\n00:00:00.000 --> 00:00:08.000\n") and "homeland" in vtt
+        entry = c.get(f"/api/segments/{second['id']}/history").json()["history"][0]
+        assert c.post(f"/api/history/{entry['id']}/revert").status_code == 200
+        assert "country" in c.get(f"/api/segments/{second['id']}").json()["transcript"]
+        again = c.get(f"/api/segments/{second['id']}").json()
+        assert c.patch(f"/api/segments/{second['id']}",
+                       json={"version": again["version"], "transcript": fixed}).status_code == 200
+        too_long = c.patch(f"/api/segments/{second['id']}", json={"version": again["version"] + 1,
+                                                                   "transcript": "x" * 5001})
+        assert too_long.status_code == 422
+    capsys.readouterr()
+    assert main(["index", str(jfk_video), "--asr", "--config", str(speech_config), "--no-progress"]) == 0
+    assert "kept (edited)" in capsys.readouterr().out
+    assert fixed in [t for _, t in _transcripts(db)]                   # the person's words are kept
+
+
+def test_a_broken_audio_track_fails_the_stage_only_and_status_says_why(speech_config, jfk_video, db, capsys):
+    import imageio_ffmpeg
+
+    broken = jfk_video.with_name("jfk_broken.mp4")          # every audio packet scrambled, the picture intact
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(jfk_video), "-c", "copy",
+                    "-bsf:a", "noise=amount=2", str(broken)], check=True, timeout=60)
+    jfk_video.unlink()
+    assert main(["index", str(broken), "--config", str(speech_config), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "1 indexed" in out and "speech failed (indexed without it)" in out and "could not be decoded" in out
+    assert len(_transcripts(db)) == 2                                     # its segments are there
+    assert main(["status", "--config", str(speech_config)]) == 0
+    assert "could not be decoded" in " ".join(capsys.readouterr().out.split())     # the reason, folded in the table
+
+
+def test_exported_subtitles_read_back_as_the_same_cues(speech_config, jfk_video, db, app_factory):
+    from core.config import load_config
+    from indexer.subtitles import parse_subtitles
+
+    assert main(["index", str(jfk_video), "--config", str(speech_config), "--no-progress"]) == 0
+    expected = [(start, text) for start, text in _transcripts(db) if text]
+    with TestClient(app_factory(load_config(speech_config))) as c:
+        vid = c.get("/api/videos").json()["videos"][0]["id"]
+        for fmt in ("srt", "vtt"):
+            cues = parse_subtitles(c.get(f"/api/videos/{vid}/subtitles.{fmt}").text)
+            assert [(round(q.start, 3), q.text) for q in cues] == expected, fmt
