@@ -30,7 +30,7 @@ DEMO_CONFIG := demo/config.json
 
 demo: install
 	$(PY) -m indexer index demo/media --config $(DEMO_CONFIG)
-	@echo "Open http://127.0.0.1:8000 and search, e.g. \"a whale of an island\" or \"sailor\" (Ctrl-C stops)."
+	@echo "Open http://127.0.0.1:8000 and search, e.g. \"a whale of an island\", \"고래 섬\" or \"what you can do for your country\" (Ctrl-C stops)."
 	$(PY) app.py --config $(DEMO_CONFIG)
 
 run: install
