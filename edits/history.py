@@ -43,8 +43,32 @@ def summarize(row: dict) -> str:
     if op == "revert":
         return f"reverted history #{row.get('reverts')}"
     if op in ("update", "retime") and a:
-        return f"edited {span(a[0])}"
+        changes = changed(b[0], a[0]) if b else []
+        return f"edited {span(a[0])}" + (": " + "; ".join(changes) if changes else "")
     return op
+
+
+def _quote(text: str | None, limit: int = 40) -> str:
+    if not text:
+        return "(none)"
+    return "“" + (text if len(text) <= limit else text[:limit - 1] + "…") + "”"
+
+
+def changed(before: dict, after: dict) -> list[str]:
+    """What an edit changed in one segment, in words: texts old → new, members +added −removed, times moved."""
+    out = []
+    if abs(before["start_s"] - after["start_s"]) > 1e-6 or abs(before["end_s"] - after["end_s"]) > 1e-6:
+        out.append(f"times {before['start_s']:.2f}–{before['end_s']:.2f} → {after['start_s']:.2f}–{after['end_s']:.2f}")
+    for key, label in (("caption_edited", "caption"), ("caption_ko", "Korean caption"), ("transcript", "transcript")):
+        if before.get(key) != after.get(key):
+            old = before.get(key) or (before.get("caption_auto") if key == "caption_edited" else None)
+            out.append(f"{label} {_quote(old)} → {_quote(after.get(key))}")
+    was = {m["name"] for m in before.get("members", [])}
+    now = {m["name"] for m in after.get("members", [])}
+    moved = [f"+{n}" for n in sorted(now - was)] + [f"−{n}" for n in sorted(was - now)]
+    if moved:
+        out.append("members " + " ".join(moved))
+    return out
 
 
 def list_history(db, *, video_id: str | None = None, segment_id: int | None = None, limit: int = 100) -> list[dict]:

@@ -136,19 +136,20 @@
 
   function renderList() {
     const body = document.querySelector("#segments tbody"); body.replaceChildren();
-    for (const s of state.segments) {
+    state.segments.forEach((s, i) => {
       const tr = el("tr", { "data-id": s.id, class: s.id === state.selected ? "selected" : "" });
-      tr.appendChild(el("td", {}, s.id));
+      tr.appendChild(el("td", { title: "segment id " + s.id }, i + 1));    // its place in this video, not a database id
       tr.appendChild(el("td", {}, fmt(s.start)));
       tr.appendChild(el("td", {}, fmt(s.end)));
       const cap = el("td", { class: "cap" });
-      cap.appendChild(el("div", {}, s.caption));
+      if (s.caption) cap.appendChild(el("div", {}, s.caption));
       if (s.caption_ko) cap.appendChild(el("div", { class: "ko" }, s.caption_ko));
+      if (s.transcript) cap.appendChild(el("div", { class: "said" }, "“" + s.transcript + "”"));
       tr.appendChild(cap);
       tr.appendChild(el("td", {}, s.members.join(", ")));
       tr.addEventListener("click", () => select(s.id, true));
       body.appendChild(tr);
-    }
+    });
   }
 
   function renderDetail() {
@@ -189,10 +190,15 @@
       li.appendChild(el("span", { class: "h-id" }, "#" + h.id));
       li.appendChild(el("span", { class: "h-sum" }, h.summary));
       li.appendChild(el("span", { class: "h-meta" }, h.actor + " · " + new Date(h.created_at).toLocaleString()));
-      if (h.reverted_by) li.appendChild(el("span", { class: "h-meta" }, "reverted by #" + h.reverted_by));
-      const b = el("button", { type: "button", class: "h-revert" }, "Revert");
-      b.addEventListener("click", () => revert(h.id));
-      li.appendChild(b);
+      if (h.reverted_by) {          // already undone: say by which entry instead of offering a revert that would fail
+        const by = state.history.find((x) => x.id === h.reverted_by);
+        li.appendChild(el("span", { class: "h-reverted" },
+          "reverted by #" + h.reverted_by + (by ? " (" + by.actor + ")" : "")));
+      } else {
+        const b = el("button", { type: "button", class: "h-revert" }, "Revert");
+        b.addEventListener("click", () => revert(h.id));
+        li.appendChild(b);
+      }
       list.appendChild(li);
     }
   }
@@ -279,7 +285,15 @@
     if (state.draftMembers) body.members = state.draftMembers;
     const out = await api("PATCH", "/api/segments/" + s.id, body);
     await afterChange(out.id);
+    acknowledge(out.version === s.version ? "Nothing changed" : "Saved · v" + out.version);
   });
+
+  let ackTimer = null;
+  function acknowledge(text) {           // a save is confirmed where the person looks, then fades
+    $("d-saved").textContent = text;
+    clearTimeout(ackTimer);
+    ackTimer = setTimeout(() => { $("d-saved").textContent = ""; }, 4000);
+  }
 
   const setBound = (which) => act(async () => {
     const s = selected();

@@ -67,6 +67,9 @@ def test_edit_in_the_browser(browser, app_factory, config, db, serve, test_video
     page.click("#d-save")
     wait_for(lambda: _segments(db)[0]["caption_edited"] == "하니가 무대에서 춤춘다", "caption saved")
     page.wait_for_selector("#history li:has-text('edited')")
+    assert page.text_content("#d-saved").startswith("Saved · v")          # the save is acknowledged where one looks
+    assert "→ “하니가 무대에서 춤춘다”" in page.text_content("#history li:first-child .h-sum")  # what changed
+    assert page.text_content("#segments tbody tr:first-child td") == "1"  # rows count within the video
 
     # a stale edit: someone else changes the segment; saving here gets 409 and the page offers to reload
     version = _segments(db)[0]["version"]
@@ -99,6 +102,8 @@ def test_edit_in_the_browser(browser, app_factory, config, db, serve, test_video
     assert [m["name"] for m in _segments(db)[0]["members"]] == ["Hanni"]
     page.wait_for_selector("#segments tbody tr:nth-child(2)")
     assert page.locator("#segments tbody tr").count() == 2
+    undone = page.locator("#history li.reverted:has-text('split')")        # an undone entry says by what, no button
+    assert "reverted by #" in undone.text_content() and undone.locator(".h-revert").count() == 0
     page.screenshot(path=str(artifacts_dir / "editor_page_after_revert.png"), full_page=True)
     assert errors == []
     page.close()

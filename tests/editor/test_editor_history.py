@@ -141,3 +141,15 @@ def test_a_korean_caption_filled_by_translate_does_not_block_a_revert(ctx, db, s
 def _segment(db, sid):
     with db.connection() as conn:
         return get_segments(conn, [sid])[0]
+
+
+def test_history_entries_say_what_changed(client, seeded):
+    seg = client.get(f"/api/segments/{seeded[1]}").json()
+    r = client.patch(f"/api/segments/{seeded[1]}", json={"version": seg["version"], "caption": "a skater jumps",
+                                                         "members": ["Minji", "Danielle"], "start": 4.5})
+    assert r.status_code == 200
+    summary = client.get(f"/api/segments/{seeded[1]}/history").json()["history"][0]["summary"]
+    assert summary.startswith(f"edited #{seeded[1]} 4.50-8.00s: ")
+    assert "times 4.00–8.00 → 4.50–8.00" in summary
+    assert "caption “a man riding a skateboard” → “a skater jumps”" in summary
+    assert "members +Danielle −Hanni" in summary
