@@ -216,6 +216,8 @@
   // ------------------------------------------------------------------ playhead sync
   let lastActive = null;
   function tick() {
+    const looping = $("loop").checked && selected();
+    if (looping && !player.paused && player.currentTime >= looping.end) player.currentTime = looping.start;
     const t = player.currentTime;
     $("playhead").style.left = (100 * t / duration()) + "%";
     $("clock").textContent = fmt(t) + " s";
@@ -385,6 +387,19 @@
   document.querySelectorAll("input[name=hscope]").forEach((r) => r.addEventListener("change", () => act(loadHistory)));
 
   function seekBy(d) { player.currentTime = Math.min(Math.max(0, player.currentTime + d), duration()); }
+  function frameStep(n) {             // one frame at the video's own rate; playing stops, as in every editor
+    player.pause();
+    seekBy(n / ((state.video && state.video.fps) || 25));
+  }
+  $("rate").addEventListener("change", () => { player.playbackRate = Number($("rate").value); });
+  player.addEventListener("ratechange", () => {
+    const option = [...$("rate").options].find((o) => Number(o.value) === player.playbackRate);
+    if (option) $("rate").value = option.value;
+  });
+  $("loop").addEventListener("change", () => {
+    const s = selected();
+    if ($("loop").checked && s && (player.currentTime < s.start || player.currentTime >= s.end)) player.currentTime = s.start;
+  });
   function togglePlay() { if (player.paused) player.play(); else player.pause(); }
 
   document.addEventListener("keydown", (ev) => {
@@ -404,6 +419,7 @@
       "l": () => { if (!player.paused) player.playbackRate = Math.min(player.playbackRate * 2, 4); player.play(); },
       "L": () => { if (!player.paused) player.playbackRate = Math.min(player.playbackRate * 2, 4); player.play(); },
       "ArrowLeft": () => seekBy(-1), "ArrowRight": () => seekBy(1),
+      ",": () => frameStep(-1), ".": () => frameStep(1),
       "i": () => setBound("start"), "o": () => setBound("end"),
       "I": () => setMark("in"), "O": () => setMark("out"),
       "n": create, "N": create,

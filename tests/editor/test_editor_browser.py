@@ -198,3 +198,30 @@ def test_search_results_explain_themselves(browser, app_factory, config, db, ser
     assert {b.text_content() for b in page.locator(".band").all()} == {"weak match"}
     page.screenshot(path=str(artifacts_dir / "search_no_match.png"), full_page=True)
     page.close()
+
+
+def test_player_steps_frames_changes_speed_and_loops_the_selection(browser, app_factory, config, db, serve,
+                                                                   test_video, tiny_embedder):
+    with db.connection() as conn:
+        add_video(conn, "real", title="Loop", path=str(test_video), duration_s=10.0)
+        first = add_segment(conn, "real", 1.0, 2.0, tiny_embedder, caption="a short moment")
+    base = serve(app_factory(config))
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(f"{base}/videos/real?segment={first}")
+    page.wait_for_selector("#editor[data-ready='1']")
+    page.wait_for_function("() => document.getElementById('player').readyState >= 2")
+    page.evaluate("document.getElementById('player').currentTime = 1.2")
+    page.wait_for_function("() => Math.abs(document.getElementById('player').currentTime - 1.2) < 0.01")
+    page.locator("body").press(".")                                # one frame of the 25 fps video
+    page.wait_for_function("() => Math.abs(document.getElementById('player').currentTime - 1.24) < 0.005")
+    page.locator("body").press(",")
+    page.wait_for_function("() => Math.abs(document.getElementById('player').currentTime - 1.2) < 0.005")
+    page.select_option("#rate", "2")
+    assert page.evaluate("document.getElementById('player').playbackRate") == 2
+    page.check("#loop")
+    page.evaluate("document.getElementById('player').currentTime = 1.8")
+    page.evaluate("document.getElementById('player').play()")
+    page.wait_for_timeout(1500)                                      # 3 s of video at 2×: past the end twice
+    t = page.evaluate("document.getElementById('player').currentTime")
+    assert 1.0 <= t < 2.1, t                                         # kept inside the selected segment
+    page.close()
