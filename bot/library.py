@@ -1,5 +1,5 @@
 """What the bot reads about one moment outside a search: the segment, in the editor's shape with absolute
-links (the clip export finds its file through ``bot.clips.clip_sources``).
+links (the clip export finds its file through ``edits.clips.clip_sources``).
 
 Blocking (database) functions: listeners call them through ``asyncio.to_thread``.
 """

@@ -6,22 +6,26 @@ error's status: 400/403/404/409). A body that does not parse gets FastAPI's 422.
 """
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.auth import Principal
 from core.context import AppContext, get_context, require_principal
+from core.errors import MvseError, first_line
 from core.records import editable_segment, video_record
 from core.subtitle_files import FORMATS, subtitle_file
 from db import members, videos
 from db.segments import get_segments, video_segment_ids
 from db.videos import get_video
-from edits import history, operations
+from edits import clips, history, operations
 from edits.operations import CAPTION_MAX, MEMBERS_MAX, NAME_MAX, TRANSCRIPT_MAX
 from edits.videos import remove_video
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["editor"])
 
 
@@ -127,6 +131,22 @@ def get_segment(segment_id: int, ctx: AppContext = Depends(get_context), _: Prin
 def segment_history(segment_id: int, limit: int = Query(100, ge=1, le=500), ctx: AppContext = Depends(get_context),
                     _: Principal = Depends(require_principal)):
     return {"history": history.list_history(ctx.db, segment_id=segment_id, limit=limit)}
+
+
+@router.get("/segments/{segment_id}/clip.mp4")
+def segment_clip(segment_id: int, ctx: AppContext = Depends(get_context),
+                 _: Principal = Depends(require_principal)) -> FileResponse:
+    """The segment as an MP4 download: the same cut as Slack's Export (H.264/AAC from the video's own file)."""
+    try:
+        path, segment = clips.export_segment(ctx, segment_id)
+    except MvseError:
+        raise
+    except Exception as err:  # noqa: BLE001 - moviepy/ffmpeg errors vary; the person gets one message, the log the rest
+        log.exception("cutting segment %s failed", segment_id)
+        raise MvseError(f"Cutting segment {segment_id} failed ({first_line(err)}).") from err
+    title = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in segment["video_title"] or "clip")[:60]
+    return FileResponse(path, media_type="video/mp4",
+                        filename=f"{title}_{segment['start']:.2f}-{segment['end']:.2f}.mp4")
 
 
 @router.patch("/segments/{segment_id}")

@@ -11,10 +11,11 @@ import json
 import logging
 import re
 
-from bot import blocks, clips, library
+from bot import blocks, library
 from bot.listeners.context import app_context
 from bot.listeners.searching import actor_of, edit_url_for, results_message
 from core.errors import InvalidRequest
+from edits import clips
 
 log = logging.getLogger(__name__)
 

@@ -163,6 +163,7 @@
     $("d-caption").value = s.caption_edited || "";
     $("d-ko").value = s.caption_ko || "";
     $("d-transcript").value = s.transcript || "";
+    $("d-export").href = "/api/segments/" + s.id + "/clip.mp4";
     renderMemberChips();
   }
 

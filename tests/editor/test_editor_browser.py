@@ -1,6 +1,8 @@
 """The editor page in a real browser (Playwright + Debian chromium): split, merge, edit, revert, 409, keys."""
 from __future__ import annotations
 
+import subprocess
+
 import httpx
 
 from db.segments import get_segments
@@ -225,3 +227,26 @@ def test_player_steps_frames_changes_speed_and_loops_the_selection(browser, app_
     t = page.evaluate("document.getElementById('player').currentTime")
     assert 1.0 <= t < 2.1, t                                         # kept inside the selected segment
     page.close()
+
+
+def test_a_segment_downloads_as_an_mp4_from_the_page(browser, app_factory, config, db, serve, test_video,
+                                                    tiny_embedder, tmp_path):
+    import imageio_ffmpeg
+
+    with db.connection() as conn:
+        add_video(conn, "real", title="Clip me", path=str(test_video), duration_s=10.0)
+        first = add_segment(conn, "real", 2.0, 4.0, tiny_embedder, caption="two seconds")
+    base = serve(app_factory(config))
+    page = browser.new_page(accept_downloads=True)
+    page.goto(f"{base}/videos/real?segment={first}")
+    page.wait_for_selector("#editor[data-ready='1']")
+    with page.expect_download() as download:
+        page.click("#d-export")
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name == "Clip_me_2.00-4.00.mp4"
+    assert saved.read_bytes()[4:8] == b"ftyp"
+    probe = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-i", str(saved)], capture_output=True, text=True)
+    assert "Duration: 00:00:02" in probe.stderr and "h264" in probe.stderr          # the segment, as H.264
+    page.close()
+    assert httpx.get(f"{base}/api/segments/999999/clip.mp4").status_code == 404

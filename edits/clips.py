@@ -1,4 +1,5 @@
-"""Export clip: cut one segment out of its video with moviepy, under data_dir/clips (reused when already cut).
+"""Export clip: cut one segment out of its video with moviepy, under data_dir/clips (reused when already cut). The
+same cut for every door: Slack's Export button and the editor's MP4 download (``export_segment``).
 
 The clip and moviepy's audio track are written to ``*.part*`` names beside the target (moviepy would put the
 audio in the working directory) and the clip renamed when complete; what a killed export leaves is removed by
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from core.errors import InvalidRequest, first_line
 from db.videos import media_file, proxy_file
+from edits.operations import get_segment
 
 log = logging.getLogger(__name__)
 
@@ -75,3 +77,12 @@ def _cut(source: Path, start: float, end: float, out: Path) -> Path:
             sub.close()
     tmp.replace(out)
     return out
+
+
+def export_segment(ctx, segment_id: int) -> tuple[Path, dict]:
+    """The segment cut as an MP4 (made once, then reused) and the segment. NotFound / Forbidden when the segment or
+    its video's file is not there. Blocking: run it in a worker thread."""
+    segment = get_segment(ctx.db, segment_id)
+    source, fallback = clip_sources(ctx, segment["video_id"])
+    out = clip_path(ctx.config.clips_path, segment["video_id"], segment_id, segment["start"], segment["end"])
+    return cut_clip(source, segment["start"], segment["end"], out, fallback), segment
