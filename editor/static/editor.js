@@ -134,9 +134,16 @@
     }
   }
 
+  function matchesFilter(s, words) {      // every word of the filter in a member name, a caption or what is said
+    const text = [s.caption, s.caption_ko, s.transcript, ...s.members].filter(Boolean).join(" ").toLowerCase();
+    return words.every((w) => text.includes(w));
+  }
+
   function renderList() {
     const body = document.querySelector("#segments tbody"); body.replaceChildren();
+    const words = $("list-filter").value.toLowerCase().split(/\s+/).filter(Boolean);
     state.segments.forEach((s, i) => {
+      if (words.length && !matchesFilter(s, words)) return;
       const tr = el("tr", { "data-id": s.id, class: s.id === state.selected ? "selected" : "" });
       tr.appendChild(el("td", { title: "segment id " + s.id }, i + 1));    // its place in this video, not a database id
       tr.appendChild(el("td", {}, fmt(s.start)));
@@ -228,6 +235,8 @@
       lastActive = id;
       document.querySelectorAll("#segments tr.playing, .tl-seg.playing").forEach((e) => e.classList.remove("playing"));
       if (id !== null) document.querySelectorAll('[data-id="' + id + '"]').forEach((e) => e.classList.add("playing"));
+      const row = id !== null && document.querySelector('#segments tr[data-id="' + id + '"]');
+      if (row && $("follow").checked) row.scrollIntoView({ block: "nearest" });   // the list follows the playhead
       if (id !== null && !player.paused && state.selected !== id && !document.activeElement.matches("textarea, input")) select(id, false);
     }
   }
@@ -392,6 +401,7 @@
     player.pause();
     seekBy(n / ((state.video && state.video.fps) || 25));
   }
+  $("list-filter").addEventListener("input", renderList);
   $("rate").addEventListener("change", () => { player.playbackRate = Number($("rate").value); });
   player.addEventListener("ratechange", () => {
     const option = [...$("rate").options].find((o) => Number(o.value) === player.playbackRate);

@@ -250,3 +250,27 @@ def test_a_segment_downloads_as_an_mp4_from_the_page(browser, app_factory, confi
     assert "Duration: 00:00:02" in probe.stderr and "h264" in probe.stderr          # the segment, as H.264
     page.close()
     assert httpx.get(f"{base}/api/segments/999999/clip.mp4").status_code == 404
+
+
+def test_the_segment_list_filters_by_member_and_words(browser, app_factory, config, db, serve, test_video,
+                                                      tiny_embedder):
+    with db.connection() as conn:
+        add_video(conn, "real", title="Filter", path=str(test_video), duration_s=10.0)
+        add_member(conn, "Hanni", ["하니"])
+        add_segment(conn, "real", 0.0, 3.0, tiny_embedder, caption="a girl dancing on stage", members=["Hanni"])
+        add_segment(conn, "real", 3.0, 6.0, tiny_embedder, caption="a man riding a skateboard")
+        add_segment(conn, "real", 6.0, 9.0, tiny_embedder, caption="people in the park", transcript="hanni waves")
+    base = serve(app_factory(config))
+    page = browser.new_page()
+    page.goto(f"{base}/videos/real")
+    page.wait_for_selector("#editor[data-ready='1']")
+    rows = page.locator("#segments tbody tr")
+    assert rows.count() == 3
+    page.fill("#list-filter", "skateboard")
+    assert rows.count() == 1 and "skateboard" in rows.first.text_content()
+    page.fill("#list-filter", "hanni")                   # a member on screen, or said in the transcript
+    assert rows.count() == 2
+    assert [r.locator("td").first.text_content() for r in rows.all()] == ["1", "3"]   # rows keep their numbers
+    page.fill("#list-filter", "")
+    assert rows.count() == 3
+    page.close()
