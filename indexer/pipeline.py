@@ -29,7 +29,7 @@ from indexer.leftovers import Leftovers, remove_leftovers
 from indexer.matching import Gallery, vote
 from indexer.registry import Stages
 from indexer.shots import plan_segments
-from indexer.speech import has_audio, spelled_as_enrolled, transcripts_from_speech
+from indexer.speech import spelled_as_enrolled, transcripts_from_speech
 from indexer.subtitles import load_transcripts
 from indexer.thumbnails import encode_thumbnail
 
@@ -203,9 +203,11 @@ class Indexer:
             with self.db.connection() as conn:
                 if find_video(conn, vid):
                     store.guard_edits(conn, vid, discard_edits)
-            video, segments, faces = self.analyse(path, vid, summary)
+            with summary.timed("probe"):    # its streams, read once: the speech and proxy stages both need them
+                media = proxy.read_media(path)
+            video, segments, faces = self.analyse(path, vid, summary, media)
             with summary.timed("proxy"):    # a playable copy when browsers cannot play the file (indexer.proxy)
-                video.update(proxy.playable_media(self.cfg, path, vid))
+                video.update(proxy.playable_media(self.cfg, path, vid, media))
             with summary.timed("write"):
                 try:
                     with self.db.connection() as conn:
@@ -248,7 +250,7 @@ class Indexer:
             raise VideoError(f"{path} is outside library_dir ({lib}); move it there or change library_dir")
 
     # ------------------------------------------------------------ one video
-    def analyse(self, path: Path, vid: str, summary: Summary):
+    def analyse(self, path: Path, vid: str, summary: Summary, media: proxy.MediaInfo | None):
         st = path.stat()
         shot_bar = tqdm(total=2, desc=f"{path.name[:24]} probe+shots", leave=False, disable=self._bars_off())
         with summary.timed("probe"):
@@ -287,7 +289,7 @@ class Indexer:
         with summary.timed("subtitles"):
             sub_file, transcripts = load_transcripts(path, spans)
         speech_error = None
-        if self.stages.speech is not None and (sub_file is None or self.force_asr) and has_audio(path):
+        if self.stages.speech is not None and (sub_file is None or self.force_asr) and media and media.audio:
             transcripts, speech_error = self._speech(path, spans, transcripts, summary, info.duration_s)
         elif sub_file is not None:
             summary.subtitles.append((str(path), sub_file.name))

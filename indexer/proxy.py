@@ -183,12 +183,12 @@ def make_proxy(cfg, source: Path, out: Path, stamp: str, duration_s: float) -> N
         raise
 
 
-def playable_media(cfg, source: Path, video_id: str) -> dict:
+def playable_media(cfg, source: Path, video_id: str, info: MediaInfo | None) -> dict:
     """The video's ``proxy_path`` and ``proxy_error`` columns after making sure it has media browsers play: no
     copy when its own file plays; a copy (reused when current) when it does not; the reason when making the copy
-    failed. Never raises for a bad file (only ``shutdown.Stopped`` goes through)."""
+    failed. ``info``: the source's ``read_media``. Never raises for a bad file (only ``shutdown.Stopped`` goes
+    through)."""
     target = proxy_target(cfg, video_id)
-    info = read_media(source)
     reason = unplayable_reason(info)
     if reason is None:
         try:

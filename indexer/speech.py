@@ -152,10 +152,3 @@ def spelled_as_enrolled(text: str | None, names: list[str]) -> str | None:
         if name.strip():
             text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", name, text, flags=re.IGNORECASE)
     return text
-
-
-def has_audio(path: Path) -> bool:
-    from indexer.proxy import read_media
-
-    info = read_media(path)
-    return bool(info and info.audio)
