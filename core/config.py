@@ -186,6 +186,11 @@ class Config(_Section):
         return self.data_path / "clips"
 
     @property
+    def overview_path(self) -> Path:
+        """Where the editor's timeline media are kept: audio waveforms and filmstrips (``edits.overview``)."""
+        return self.data_path / "overview"
+
+    @property
     def slack_enabled(self) -> bool:
         return bool(self.slack.bot_token and self.slack.signing_secret)
 

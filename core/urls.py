@@ -12,6 +12,10 @@ VIDEO_PAGE = "/videos/{video_id}"
 VIDEO_REMOVE = "/videos/{video_id}/remove"
 VIDEO_MEDIA = "/media/videos/{video_id}"
 VIDEO_SUBTITLES = "/api/videos/{video_id}/subtitles.{fmt}"
+VIDEO_WAVEFORM = "/api/videos/{video_id}/waveform.json"
+VIDEO_FILMSTRIP = "/api/videos/{video_id}/filmstrip.json"
+VIDEO_FILMSTRIP_SPRITE = "/api/videos/{video_id}/filmstrip.jpg"
+VIDEO_CLIP = "/api/videos/{video_id}/clip.mp4"
 THUMBNAIL = "/thumbnails/{segment_id}.jpg"
 SLACK_EVENTS = "/slack/events"
 LOGIN = "/login"
@@ -47,6 +51,22 @@ class Urls:
     def subtitles(self, video_id: str, fmt: str) -> str:
         """The video's transcripts as a subtitle file, ``fmt`` "srt" or "vtt"."""
         return self.base + VIDEO_SUBTITLES.format(video_id=quote(video_id, safe=""), fmt=fmt)
+
+    def waveform(self, video_id: str) -> str:
+        return self.base + VIDEO_WAVEFORM.format(video_id=quote(video_id, safe=""))
+
+    def filmstrip(self, video_id: str) -> str:
+        return self.base + VIDEO_FILMSTRIP.format(video_id=quote(video_id, safe=""))
+
+    def filmstrip_sprite(self, video_id: str, version: str | None = None) -> str:
+        """The filmstrip's JPEG; ``version`` (the cache key of the source) changes the link when the file does."""
+        url = self.base + VIDEO_FILMSTRIP_SPRITE.format(video_id=quote(video_id, safe=""))
+        return url + (f"?{urlencode({'v': version})}" if version else "")
+
+    def video_clip(self, video_id: str, segment_ids: list[int]) -> str:
+        """Several segments of one video joined into one MP4 download, in time order."""
+        return (self.base + VIDEO_CLIP.format(video_id=quote(video_id, safe=""))
+                + "?" + urlencode({"segments": ",".join(str(i) for i in segment_ids)}, safe=","))
 
     def thumbnail(self, segment_id: int) -> str:
         return self.base + THUMBNAIL.format(segment_id=segment_id)

@@ -22,7 +22,7 @@ from db import members, videos
 from db.segments import get_segments, video_segment_ids
 from db.videos import get_video
 from edits import clips, history, operations
-from edits.operations import CAPTION_MAX, MEMBERS_MAX, NAME_MAX, TRANSCRIPT_MAX
+from edits.operations import CAPTION_MAX, MEMBERS_MAX, NAME_MAX, SELECTION_MAX, TRANSCRIPT_MAX
 from edits.videos import remove_video
 
 log = logging.getLogger(__name__)
@@ -53,9 +53,37 @@ class SplitBody(_Body):
     at: float = Field(description="seconds from the start of the video, inside the segment")
 
 
+Versions = Annotated[dict[int, int] | None, Field(default=None, description="segment id -> version you edited; "
+                                                                          "a stale one gets 409")]
+
+
 class MergeBody(_Body):
-    segment_ids: list[int] = Field(min_length=2, max_length=MEMBERS_MAX)
-    versions: dict[int, int] | None = Field(default=None, description="segment id -> version you edited")
+    segment_ids: list[int] = Field(min_length=2, max_length=SELECTION_MAX)
+    versions: Versions = None
+
+
+class SelectionBody(_Body):
+    segment_ids: list[int] = Field(min_length=1, max_length=SELECTION_MAX)
+    versions: Versions = None
+
+
+class BulkBody(SelectionBody):
+    add_members: Names | None = Field(default=None, description="members to tag on every selected segment")
+    remove_members: Names | None = Field(default=None, description="members to untag from every selected segment")
+    caption: Caption | None = Field(default=None, description="edited caption for every selected segment; \"\" "
+                                                              "clears the edits")
+
+
+class RetimeChange(_Body):
+    id: int
+    version: int
+    start: float
+    end: float
+
+
+class RetimeBody(_Body):
+    changes: list[RetimeChange] = Field(min_length=1, max_length=SELECTION_MAX,
+                                        description="new bounds, e.g. both sides of a dragged boundary")
 
 
 class CreateBody(_Body):
@@ -144,9 +172,8 @@ def segment_clip(segment_id: int, ctx: AppContext = Depends(get_context),
     except Exception as err:  # noqa: BLE001 - moviepy/ffmpeg errors vary; the person gets one message, the log the rest
         log.exception("cutting segment %s failed", segment_id)
         raise MvseError(f"Cutting segment {segment_id} failed ({first_line(err)}).") from err
-    title = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in segment["video_title"] or "clip")[:60]
     return FileResponse(path, media_type="video/mp4",
-                        filename=f"{title}_{segment['start']:.2f}-{segment['end']:.2f}.mp4")
+                        filename=clips.download_name(segment["video_title"], segment["start"], segment["end"]))
 
 
 @router.patch("/segments/{segment_id}")
@@ -169,6 +196,27 @@ def split(segment_id: int, body: SplitBody, ctx: AppContext = Depends(get_contex
 def merge(body: MergeBody, ctx: AppContext = Depends(get_context), who: Principal = Depends(require_principal)):
     return operations.merge_segments(ctx.db, ctx.embedder, body.segment_ids, actor=who.actor,
                                      expected_versions=body.versions)
+
+
+@router.post("/segments/bulk")
+def bulk(body: BulkBody, ctx: AppContext = Depends(get_context), who: Principal = Depends(require_principal)):
+    """Add/remove members and/or set the caption of every selected segment: one change, one history entry."""
+    return operations.bulk_edit(ctx.db, ctx.embedder, body.segment_ids, actor=who.actor,
+                                expected_versions=body.versions, add_members=body.add_members,
+                                remove_members=body.remove_members, caption=body.caption)
+
+
+@router.post("/segments/retime")
+def retime(body: RetimeBody, ctx: AppContext = Depends(get_context), who: Principal = Depends(require_principal)):
+    """New bounds for several segments at once (a boundary dragged on the timeline): one history entry."""
+    return operations.retime_segments(ctx.db, ctx.embedder, [c.model_dump() for c in body.changes], actor=who.actor)
+
+
+@router.post("/segments/delete")
+def delete_many(body: SelectionBody, ctx: AppContext = Depends(get_context),
+                who: Principal = Depends(require_principal)):
+    """Delete the selected segments: one history entry, one revert brings them back."""
+    return operations.delete_selection(ctx.db, body.segment_ids, actor=who.actor, expected_versions=body.versions)
 
 
 @router.post("/segments", status_code=201)

@@ -38,13 +38,32 @@ def summarize(row: dict) -> str:
         return "merged " + " + ".join(span(s) for s in b) + f" into {span(a[0])}"
     if op == "create" and a:
         return f"created {span(a[0])}"
-    if op == "delete" and b:
+    if op == "delete" and len(b) == 1:
         return f"deleted {span(b[0])}"
+    if op == "delete" and b:
+        return f"deleted {len(b)} segments: " + ", ".join(span(s) for s in b[:5]) + (" …" if len(b) > 5 else "")
     if op == "revert":
         return f"reverted history #{row.get('reverts')}"
-    if op in ("update", "retime") and a:
+    if op in ("update", "retime") and len(a) == 1:
         changes = changed(b[0], a[0]) if b else []
         return f"edited {span(a[0])}" + (": " + "; ".join(changes) if changes else "")
+    if op == "retime" and a:
+        was = {s["id"]: s for s in b}
+        return "retimed " + "; ".join(f"#{s['id']} {'; '.join(changed(was[s['id']], s))}" for s in a if s["id"] in was)
+    if op == "bulk" and a:
+        was = {s["id"]: s for s in b}
+        added, removed, captions = set(), set(), []
+        for s in a:
+            old = was.get(s["id"], s)
+            plus, minus = _member_moves(old, s)
+            added |= plus
+            removed |= minus
+            if old.get("caption_edited") != s.get("caption_edited"):
+                captions.append(s.get("caption_edited"))
+        parts = [_members_text(added, removed)] if added or removed else []
+        if captions:
+            parts.append(f"caption → {_quote(captions[0])}" if captions[0] else "caption edit cleared")
+        return f"edited {len(a)} segment{'s' if len(a) != 1 else ''} at once: " + "; ".join(parts)
     return op
 
 
@@ -52,6 +71,16 @@ def _quote(text: str | None, limit: int = 40) -> str:
     if not text:
         return "(none)"
     return "“" + (text if len(text) <= limit else text[:limit - 1] + "…") + "”"
+
+
+def _member_moves(before: dict, after: dict) -> tuple[set[str], set[str]]:
+    was = {m["name"] for m in before.get("members", [])}
+    now = {m["name"] for m in after.get("members", [])}
+    return now - was, was - now
+
+
+def _members_text(added: set[str], removed: set[str]) -> str:
+    return "members " + " ".join([f"+{n}" for n in sorted(added)] + [f"−{n}" for n in sorted(removed)])
 
 
 def changed(before: dict, after: dict) -> list[str]:
@@ -63,11 +92,9 @@ def changed(before: dict, after: dict) -> list[str]:
         if before.get(key) != after.get(key):
             old = before.get(key) or (before.get("caption_auto") if key == "caption_edited" else None)
             out.append(f"{label} {_quote(old)} → {_quote(after.get(key))}")
-    was = {m["name"] for m in before.get("members", [])}
-    now = {m["name"] for m in after.get("members", [])}
-    moved = [f"+{n}" for n in sorted(now - was)] + [f"−{n}" for n in sorted(was - now)]
-    if moved:
-        out.append("members " + " ".join(moved))
+    added, removed = _member_moves(before, after)
+    if added or removed:
+        out.append(_members_text(added, removed))
     return out
 
 

@@ -1,4 +1,5 @@
-"""Editing operations on segments: update, split, merge, create, delete (revert lives in edits.history).
+"""Editing operations on segments: update, split, merge, create, delete, and the same over a selection (bulk
+member/caption edits, retiming neighbours by one dragged boundary, deleting several); revert lives in edits.history.
 
 Every operation runs in one transaction: it locks the video row (edits of one video run one at a time),
 checks the caller's segment versions (a stale one -> VersionConflict, 409), changes the rows, records a
@@ -23,6 +24,7 @@ CAPTION_MAX = 2000            # characters of a caption or Korean caption: bound
 TRANSCRIPT_MAX = 5000         # characters of a segment's transcript (what is said in it), likewise
 NAME_MAX = 200                # characters of a member name in an edit
 MEMBERS_MAX = 50              # members named in one edit
+SELECTION_MAX = 500           # segments one operation changes at once (bounds its re-embedding: ~10 s with MiniLM)
 
 
 def _clean_text(value: str | None, what: str = "caption", limit: int = CAPTION_MAX) -> str | None:
@@ -160,17 +162,9 @@ def merge_segments(db, embedder, segment_ids: list[int], *, actor: str,
     ids = list(dict.fromkeys(int(i) for i in segment_ids))
     if len(ids) < 2:
         raise EditError("Merge needs at least two different segments.")
-    expected = {int(k): v for k, v in (expected_versions or {}).items()}
     with db.connection() as conn:
-        videos = {store.video_of_segment(conn, i) for i in ids}
-        if len(videos) > 1:
-            raise EditError(f"Segments {', '.join(map(str, ids))} belong to different videos "
-                            f"({', '.join(sorted(videos))}); only segments of one video can be merged.")
-        video_id = videos.pop()
-        store.lock_video(conn, video_id)
-        segs = store.load_segments(conn, ids)
-        for s in segs:
-            store.check_version(s, expected.get(s["id"]))
+        video, segs = _selection(conn, ids, expected_versions, "Merge")
+        video_id = video["id"]
         order = video_segment_ids(conn, video_id)
         positions = sorted(order.index(s["id"]) for s in segs)
         if positions[-1] - positions[0] != len(positions) - 1:
@@ -217,11 +211,111 @@ def create_segment(db, embedder, video_id: str, start: float, end: float, *, act
 
 def delete_segment(db, segment_id: int, *, actor: str, expected_version: int | None) -> dict:
     """Delete a segment (its snapshot stays in the history, so a revert brings it back). Returns the history id."""
+    out = delete_selection(db, [segment_id], actor=actor, expected_versions={segment_id: expected_version})
+    return {"deleted": segment_id, "video_id": out["video_id"], "history_id": out["history_id"]}
+
+
+# ---------------------------------------------------------------- a selection of segments
+def _selection(conn, segment_ids, expected_versions: dict | None, what: str) -> tuple[dict, list[dict]]:
+    """Lock the one video of the selected segments and load them (start order), their versions checked."""
+    ids = list(dict.fromkeys(int(i) for i in segment_ids))
+    if not ids:
+        raise EditError(f"{what}: select at least one segment.")
+    if len(ids) > SELECTION_MAX:
+        raise EditError(f"{what}: {len(ids)} segments selected; the limit is {SELECTION_MAX} per operation. "
+                        "Select fewer and repeat.")
+    rows = conn.execute("SELECT DISTINCT video_id FROM segments WHERE id = ANY(%s)", (ids,)).fetchall()
+    videos = sorted(r["video_id"] for r in rows)
+    if len(videos) > 1:
+        raise EditError(f"{what}: the selected segments belong to different videos ({', '.join(videos)}); "
+                        "select segments of one video.")
+    if not videos:
+        store.load_segments(conn, ids)              # NotFound naming the ids
+    video = store.lock_video(conn, videos[0])
+    segs = store.load_segments(conn, ids)
+    expected = {int(k): v for k, v in (expected_versions or {}).items()}
+    for s in segs:
+        store.check_version(s, expected.get(s["id"]))
+    return video, segs
+
+
+def bulk_edit(db, embedder, segment_ids: list[int], *, actor: str, expected_versions: dict[int, int] | None = None,
+              add_members: list[str] | None = None, remove_members: list[str] | None = None,
+              caption: str | None = None) -> dict:
+    """One change to every selected segment of a video: members added and/or removed, and/or the edited caption set
+    ("" clears it). One transaction, one "bulk" history entry (one revert undoes it all). Segments the change would
+    leave as they are stay untouched (their versions too). Returns {"segments": changed ones, "history_id"}."""
     with db.connection() as conn:
-        video_id = store.video_of_segment(conn, segment_id)
-        store.lock_video(conn, video_id)
-        seg = store.load_segments(conn, [segment_id])[0]
-        store.check_version(seg, expected_version)
-        delete_segments(conn, [segment_id])
-        history_id = store.record_history(conn, video_id, "delete", actor, [store.snapshot(seg)], [])
-        return {"deleted": segment_id, "video_id": video_id, "history_id": history_id}
+        adding = resolve_members(conn, _names(add_members))
+        removing = resolve_members(conn, _names(remove_members))
+        both = {mid for mid, _ in adding} & {mid for mid, _ in removing}
+        if both:
+            name = next(n for mid, n in adding if mid in both)
+            raise EditError(f"{name} is both added and removed; choose one.")
+        if not adding and not removing and caption is None:
+            raise EditError("Nothing to change: name members to add or remove, or a caption to set.")
+        new_caption = _clean_text(caption)
+        video, segs = _selection(conn, segment_ids, expected_versions, "Bulk edit")
+        gone = {mid for mid, _ in removing}
+        before, changed_ids = [], []
+        for seg in segs:
+            current = {m["member_id"]: m for m in seg["members"]}
+            members = [m for mid, m in current.items() if mid not in gone]
+            members += [{"member_id": mid, "confidence": None, "source": "manual"}
+                        for mid, _ in adding if mid not in current]
+            new_members = members if {m["member_id"] for m in members} != set(current) else None
+            set_caption = caption is not None and new_caption != seg["caption_edited"]
+            if new_members is None and not set_caption:
+                continue
+            before.append(store.snapshot(seg))
+            changed_ids.append(seg["id"])
+            store.update_fields(conn, seg["id"], {"caption_edited": new_caption} if set_caption else {})
+            if new_members is not None:
+                set_members(conn, seg["id"], new_members)
+        if not changed_ids:
+            return {"segments": [], "history_id": None}
+        after = _changed(conn, changed_ids, embedder)
+        history_id = store.record_history(conn, video["id"], "bulk", actor, before, [store.snapshot(r) for r in after])
+        return {"segments": [editable_segment(r) for r in after], "history_id": history_id}
+
+
+def retime_segments(db, embedder, changes: list[dict], *, actor: str) -> dict:
+    """New bounds for one or more segments of a video at once, e.g. both sides of a boundary dragged on the
+    timeline: each change is {"id", "version", "start", "end"}. Checked as a whole (bounds, no overlap with other
+    segments or with each other); one "retime" history entry. Returns {"segments", "history_id"}."""
+    wanted = {}
+    for c in changes:
+        sid = int(c["id"])
+        wanted[sid] = (_time(c["start"], f"start of segment {sid}"), _time(c["end"], f"end of segment {sid}"))
+    with db.connection() as conn:
+        video, segs = _selection(conn, list(wanted), {int(c["id"]): c.get("version") for c in changes}, "Retime")
+        video_id = video["id"]
+        for start, end in wanted.values():
+            store.check_bounds(video, start, end)
+            store.check_no_overlap(conn, video_id, start, end, list(wanted))
+        spans = sorted((start, end, sid) for sid, (start, end) in wanted.items())
+        for (_, end_a, a), (start_b, _, b) in zip(spans, spans[1:], strict=False):
+            if start_b < end_a - EPS:
+                raise EditError(f"Segments {a} and {b} would overlap ({start_b:.2f} s < {end_a:.2f} s).")
+        moved = [s for s in segs if abs(wanted[s["id"]][0] - s["start_s"]) > EPS
+                 or abs(wanted[s["id"]][1] - s["end_s"]) > EPS]
+        if not moved:
+            return {"segments": [editable_segment(s) for s in segs], "history_id": None}
+        for s in moved:
+            store.update_fields(conn, s["id"], {"start_s": wanted[s["id"]][0], "end_s": wanted[s["id"]][1]})
+        after = _changed(conn, [s["id"] for s in moved], embedder)
+        history_id = store.record_history(conn, video_id, "retime", actor, [store.snapshot(s) for s in moved],
+                                          [store.snapshot(r) for r in after])
+        return {"segments": [editable_segment(r) for r in after], "history_id": history_id}
+
+
+def delete_selection(db, segment_ids: list[int], *, actor: str,
+                     expected_versions: dict[int, int] | None = None) -> dict:
+    """Delete the selected segments of one video as one "delete" history entry (one revert brings them all back).
+    Returns {"deleted": ids, "video_id", "history_id"}."""
+    with db.connection() as conn:
+        video, segs = _selection(conn, segment_ids, expected_versions, "Delete")
+        video_id = video["id"]
+        delete_segments(conn, [s["id"] for s in segs])
+        history_id = store.record_history(conn, video_id, "delete", actor, [store.snapshot(s) for s in segs], [])
+        return {"deleted": [s["id"] for s in segs], "video_id": video_id, "history_id": history_id}

@@ -15,6 +15,7 @@ from pathlib import Path
 from core.errors import NotFound
 from core.files import remove_file
 from db.videos import delete_video, find_video, no_thumbnail_writers, proxy_file, video_edits
+from edits import overview
 from edits.errors import VideoHasEdits
 
 __all__ = ["RemovedVideo", "VideoHasEdits", "remove_video"]
@@ -70,6 +71,7 @@ def remove_video(db, cfg, video_id: str, force: bool = False) -> RemovedVideo:
                            discarded_edits=edits)
     removed.thumbnails = _remove_thumbnails(db, cfg.thumbnails_path, video_id, deleted["thumbnails"])
     removed.playable_copy = copy is not None and _video_gone(db, video_id) and remove_file(copy) == 1
+    overview.remove_files(cfg, video_id)                  # the timeline's waveform and filmstrip
     return removed
 
 

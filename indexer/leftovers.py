@@ -46,9 +46,9 @@ def is_temporary(name: str) -> bool:
     return ".part" in name
 
 
-def remove_leftovers(db, thumbnails: Path, clips: Path, proxies: Path | None = None) -> Leftovers:
-    """``proxies``: the playable copies' folder (``Config.proxies_path``), when its parts are to be looked at."""
-    found = Leftovers(temporary=remove_stale_parts(clips) + (remove_stale_parts(proxies) if proxies else 0))
+def remove_leftovers(db, thumbnails: Path, clips: Path, *others: Path) -> Leftovers:
+    """``others``: more folders whose stale temporary files go (the playable copies', the timeline media's)."""
+    found = Leftovers(temporary=remove_stale_parts(clips) + sum(remove_stale_parts(f) for f in others))
     if thumbnails.is_dir():
         with db.connection() as conn:
             if no_thumbnail_writers(conn):

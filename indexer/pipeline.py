@@ -151,7 +151,7 @@ class Indexer:
         self._galleries.clear()
         self._hotwords = None
         summary.leftovers = remove_leftovers(self.db, self.cfg.thumbnails_path, self.cfg.clips_path,
-                                             proxies=self.cfg.proxies_path)
+                                             self.cfg.proxies_path, self.cfg.overview_path)
         files, missing = collect_videos(paths)
         for raw in missing:
             summary.failed += 1

@@ -36,3 +36,16 @@ def wait_for(predicate, what: str, timeout: float = 15.0, interval: float = 0.05
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def video_segments(db, video_id: str) -> list[dict]:
+    """A video's segments as the database has them now (start order, with members)."""
+    from db.segments import get_segments
+
+    with db.connection() as conn:
+        ids = [r["id"] for r in conn.execute("SELECT id FROM segments WHERE video_id = %s", (video_id,)).fetchall()]
+        return get_segments(conn, ids)
+
+
+def video_spans(db, video_id: str) -> list[tuple[float, float]]:
+    return [(s["start_s"], s["end_s"]) for s in video_segments(db, video_id)]

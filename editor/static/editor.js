@@ -1,4 +1,5 @@
-// Video editor page: player, timeline, segment list, detail form, history, keyboard shortcuts.
+// Video editor page: player, timeline (timeline.js), segment list, detail form or bulk panel for a multi-selection,
+// history, keyboard shortcuts.
 // Plain JS, no build step. All text from the server goes into the page through textContent (never innerHTML).
 (function () {
   "use strict";
@@ -8,9 +9,12 @@
   const player = document.getElementById("player");
   const $ = (id) => document.getElementById(id);
   const SNAP_S = 0.5;
+  const MAX_JOINED = 50;
 
-  const state = { video: null, segments: [], members: [], selected: null, marks: { in: null, out: null },
-                  draftMembers: null, history: [] };
+  // selected: the segment the detail form shows (the last one clicked); selection: every selected id (shift-click
+  // adds a run, ctrl/cmd-click one more); anchor: where a shift-click run starts.
+  const state = { video: null, segments: [], members: [], selected: null, selection: new Set(), anchor: null,
+                  marks: { in: null, out: null }, draftMembers: null, history: [], bulkAdd: [], bulkRemove: [] };
 
   // ------------------------------------------------------------------ helpers
   function el(tag, attrs, text) {
@@ -90,9 +94,19 @@
     state.segments = data.segments.sort((a, b) => a.start - b.start);
     state.members = members.members;
     if (!segById(state.selected)) state.selected = null;      // the selection survives a reload while it exists
+    state.selection = new Set([...state.selection].filter((id) => segById(id)));
+    if (state.selected !== null) state.selection.add(state.selected);
     state.draftMembers = null;
     renderAll();
     await loadHistory();
+  }
+
+  // The timeline's filmstrip and waveform: made by the server on the first open (then cached), so they arrive
+  // after the page works; without them (no media, no audio) the timeline still shows everything else.
+  function loadOverview() {
+    const base = "/api/videos/" + encodeURIComponent(videoId);
+    api("GET", base + "/waveform.json").then((w) => timeline.setWaveform(w), () => timeline.setWaveform(null));
+    api("GET", base + "/filmstrip.json").then((f) => timeline.setFilmstrip(f), () => timeline.setFilmstrip(null));
   }
 
   async function loadHistory() {
@@ -109,29 +123,24 @@
   // ------------------------------------------------------------------ rendering
   function renderAll() { renderTimeline(); renderList(); renderDetail(); renderMarks(); }
 
-  function renderTimeline() {
-    const box = $("timeline-segments"); box.replaceChildren();
-    const d = duration();
-    for (const s of state.segments) {
-      const b = el("div", { class: "tl-seg" + (s.id === state.selected ? " selected" : ""), title: "#" + s.id + " " + s.caption, "data-id": s.id });
-      b.style.left = (100 * s.start / d) + "%"; b.style.width = (100 * (s.end - s.start) / d) + "%";
-      b.addEventListener("click", (ev) => { ev.stopPropagation(); select(s.id, true); });
-      box.appendChild(b);
-    }
-    const shots = $("timeline-shots"); shots.replaceChildren();
-    for (const t of (state.video && state.video.shot_boundaries) || []) {
-      const m = el("div", { class: "tl-shot", title: "shot change " + fmt(t) + " s" }); m.style.left = (100 * t / d) + "%"; shots.appendChild(m);
-    }
-  }
+  const timeline = new window.Timeline($("timeline"), {
+    duration: duration,
+    segments: () => state.segments,
+    shots: () => (state.video && state.video.shot_boundaries) || [],
+    marks: () => state.marks,
+    selection: () => state.selection,
+    playing: () => lastActive,
+    playhead: () => player.currentTime,
+    snapOn: () => $("snap").checked,
+    onSeek: (t) => { player.currentTime = t; },
+    onSelect: (id, mode) => select(id, mode === "single", mode),
+    onRetime: (changes) => retime(changes),
+  });
+  function renderTimeline() { timeline.redraw(); }
 
   function renderMarks() {
     $("marks").textContent = "in " + fmt(state.marks.in) + " / out " + fmt(state.marks.out);
-    const box = $("timeline-marks"); box.replaceChildren();
-    const d = duration();
-    for (const [k, t] of Object.entries(state.marks)) {
-      if (t === null) continue;
-      const m = el("div", { class: "tl-mark " + k }); m.style.left = (100 * t / d) + "%"; box.appendChild(m);
-    }
+    timeline.redraw();
   }
 
   function matchesFilter(s, words) {      // every word of the filter in a member name, a caption or what is said
@@ -144,7 +153,7 @@
     const words = $("list-filter").value.toLowerCase().split(/\s+/).filter(Boolean);
     state.segments.forEach((s, i) => {
       if (words.length && !matchesFilter(s, words)) return;
-      const tr = el("tr", { "data-id": s.id, class: s.id === state.selected ? "selected" : "" });
+      const tr = el("tr", { "data-id": s.id, class: state.selection.has(s.id) ? "selected" : "" });
       tr.appendChild(el("td", { title: "segment id " + s.id }, i + 1));    // its place in this video, not a database id
       tr.appendChild(el("td", {}, fmt(s.start)));
       tr.appendChild(el("td", {}, fmt(s.end)));
@@ -154,12 +163,16 @@
       if (s.transcript) cap.appendChild(el("div", { class: "said" }, "“" + s.transcript + "”"));
       tr.appendChild(cap);
       tr.appendChild(el("td", {}, s.members.join(", ")));
-      tr.addEventListener("click", () => select(s.id, true));
+      tr.addEventListener("click", (ev) => select(s.id, !(ev.shiftKey || ev.ctrlKey || ev.metaKey),
+                                                 ev.shiftKey ? "range" : (ev.ctrlKey || ev.metaKey) ? "toggle" : "single"));
       body.appendChild(tr);
     });
   }
 
   function renderDetail() {
+    const many = state.selection.size > 1;
+    $("detail").hidden = many; $("bulk").hidden = !many;
+    if (many) renderBulk();
     const s = selected();
     $("d-form").hidden = !s; $("d-empty").hidden = !!s;
     $("d-id").textContent = s ? s.id : "–";
@@ -211,14 +224,79 @@
     }
   }
 
-  function select(id, seek) {
-    state.selected = id; state.draftMembers = null;
+  // mode "single": only this one; "toggle": add or take it out (ctrl/cmd-click); "range": the run from the anchor
+  // to it (shift-click), in the video's order.
+  function select(id, seek, mode) {
+    mode = mode || "single";
+    if (mode === "toggle" && state.selection.has(id)) {
+      state.selection.delete(id);
+      if (state.selected === id) state.selected = state.selection.size ? [...state.selection].pop() : null;
+    } else if (mode === "range" && state.anchor !== null && segById(state.anchor)) {
+      const a = state.segments.indexOf(segById(state.anchor)), b = state.segments.indexOf(segById(id));
+      state.selection = new Set(state.segments.slice(Math.min(a, b), Math.max(a, b) + 1).map((x) => x.id));
+      state.selected = id;
+    } else {
+      if (mode === "toggle") state.selection.add(id); else state.selection = new Set(id === null ? [] : [id]);
+      state.selected = id; state.anchor = id;
+    }
+    state.draftMembers = null;
     const s = selected();
     if (s && seek) player.currentTime = s.start + 0.001;
-    renderTimeline(); renderList(); renderDetail();
+    if (s) timeline.reveal(s.start);
+    renderTimeline(); markSelectedRows(); renderDetail();
     const row = document.querySelector('#segments tr[data-id="' + id + '"]');
     if (row && row.scrollIntoView) row.scrollIntoView({ block: "nearest" });
     if (document.querySelector("input[name=hscope]:checked").value === "segment") act(loadHistory);
+  }
+  function markSelectedRows() {        // cheaper than rebuilding the list (2,000 rows) on every click
+    document.querySelectorAll("#segments tr.selected").forEach((tr) => tr.classList.remove("selected"));
+    for (const id of state.selection) {
+      const tr = document.querySelector('#segments tr[data-id="' + id + '"]');
+      if (tr) tr.classList.add("selected");
+    }
+  }
+  function clearSelection() { state.selected = null; state.selection = new Set(); state.anchor = null; renderAll(); }
+  const selectedSegments = () => state.segments.filter((s) => state.selection.has(s.id));
+  const versionsOf = (segs) => Object.fromEntries(segs.map((s) => [s.id, s.version]));
+  function rowNumber(s) { return state.segments.indexOf(s) + 1; }
+  function isRun(segs) {               // adjacent in the list (nothing between them), as the server's merge needs
+    const idx = segs.map((s) => state.segments.indexOf(s)).sort((a, b) => a - b);
+    return idx.length > 1 && idx[idx.length - 1] - idx[0] === idx.length - 1;
+  }
+
+  // ------------------------------------------------------------------ bulk panel (two or more selected)
+  function renderBulk() {
+    const segs = selectedSegments();
+    const nums = segs.map(rowNumber);
+    $("b-count").textContent = segs.length + " segments selected";
+    $("b-rows").textContent = "rows " + (nums.length > 12 ? nums.slice(0, 12).join(", ") + " …" : nums.join(", "));
+    const chips = (box, names, list) => {
+      box.replaceChildren();
+      for (const n of names) {
+        const c = el("span", { class: "chip" + (list === "bulkRemove" ? " minus" : "") }, (list === "bulkRemove" ? "−" : "+") + n);
+        const x = el("button", { type: "button", class: "chip-x", title: "undo" }, "×");
+        x.setAttribute("aria-label", "undo " + n);
+        x.addEventListener("click", () => { state[list] = state[list].filter((m) => m !== n); renderBulk(); });
+        c.appendChild(x); box.appendChild(c);
+      }
+    };
+    chips($("b-add-list"), state.bulkAdd, "bulkAdd");
+    chips($("b-remove-list"), state.bulkRemove, "bulkRemove");
+    const present = new Set(segs.flatMap((s) => s.members));
+    const fill = (sel, names, label) => {
+      sel.replaceChildren(el("option", { value: "" }, label));
+      for (const n of names) sel.appendChild(el("option", { value: n }, n));
+    };
+    fill($("b-add"), state.members.map((m) => m.name).filter((n) => !state.bulkAdd.includes(n)), "+ tag a member on all…");
+    fill($("b-remove"), [...present].sort().filter((n) => !state.bulkRemove.includes(n)), "− untag a member from all…");
+    $("b-merge").disabled = !isRun(segs);
+    $("b-merge").title = isRun(segs) ? "merge the " + segs.length + " segments into one (M)" : "only a run of neighbours can be merged";
+    const exportable = segs.length <= MAX_JOINED;       // as the server's MAX_JOINED_SEGMENTS
+    if (exportable) $("b-export").href = "/api/videos/" + encodeURIComponent(videoId) + "/clip.mp4?segments=" + segs.map((s) => s.id).join(",");
+    else $("b-export").removeAttribute("href");
+    $("b-export").classList.toggle("disabled", !exportable);
+    $("b-export").title = exportable ? "the selected segments, in time order, as one MP4"
+                                     : "at most " + MAX_JOINED + " segments join into one MP4: select fewer";
   }
 
   // ------------------------------------------------------------------ playhead sync
@@ -227,18 +305,21 @@
     const looping = $("loop").checked && selected();
     if (looping && !player.paused && player.currentTime >= looping.end) player.currentTime = looping.start;
     const t = player.currentTime;
-    $("playhead").style.left = (100 * t / duration()) + "%";
     $("clock").textContent = fmt(t) + " s";
     const active = segAt(t);
     const id = active ? active.id : null;
     if (id !== lastActive) {
       lastActive = id;
       document.querySelectorAll("#segments tr.playing, .tl-seg.playing").forEach((e) => e.classList.remove("playing"));
-      if (id !== null) document.querySelectorAll('[data-id="' + id + '"]').forEach((e) => e.classList.add("playing"));
+      if (id !== null) document.querySelectorAll('#segments tr[data-id="' + id + '"], .tl-seg[data-id="' + id + '"]')
+        .forEach((e) => e.classList.add("playing"));
       const row = id !== null && document.querySelector('#segments tr[data-id="' + id + '"]');
       if (row && $("follow").checked) row.scrollIntoView({ block: "nearest" });   // the list follows the playhead
-      if (id !== null && !player.paused && state.selected !== id && !document.activeElement.matches("textarea, input")) select(id, false);
+      if (id !== null && !player.paused && state.selected !== id && state.selection.size <= 1 &&
+          !document.activeElement.matches("textarea, input")) select(id, false);
     }
+    timeline.movePlayhead();
+    if (!player.paused) timeline.reveal(t);
   }
   player.addEventListener("timeupdate", tick);
   player.addEventListener("seeked", tick);
@@ -275,14 +356,18 @@
   }
   player.addEventListener("error", noPlayableMedia);
   if (player.error) noPlayableMedia();         // it failed before this script ran
-  $("timeline").addEventListener("click", (ev) => {
-    const r = $("timeline").getBoundingClientRect();
-    player.currentTime = Math.max(0, (ev.clientX - r.left) / r.width * duration());
-  });
 
   // ------------------------------------------------------------------ operations
   function afterChange(selectId) {
     return loadAll().then(() => { if (selectId !== undefined) select(selectId, false); });
+  }
+  function afterSelectionChange(ids) {  // keep the changed segments selected
+    return loadAll().then(() => {
+      const alive = ids.filter((id) => segById(id));
+      state.selection = new Set(alive);
+      if (!alive.includes(state.selected)) state.selected = alive.length ? alive[alive.length - 1] : null;
+      renderAll();
+    });
   }
   function needSelected() {
     const s = selected();
@@ -326,14 +411,45 @@
   });
 
   const merge = () => act(async () => {
+    const segs = selectedSegments();
+    if (segs.length > 1) {             // a selected run of neighbours: into one
+      if (!isRun(segs)) throw new Error("Only neighbours can be merged: select a run of adjacent segments (shift-click).");
+      const out = await api("POST", "/api/segments/merge", { segment_ids: segs.map((x) => x.id), versions: versionsOf(segs) });
+      state.selection = new Set([out.id]);
+      await afterChange(out.id);
+      return;
+    }
     const s = needSelected();
     const i = state.segments.indexOf(s);
     const next = state.segments[i + 1];
-    if (!next) throw new Error("Segment " + s.id + " is the last one: there is no next segment to merge with.");
+    if (!next) throw new Error("Segment " + rowNumber(s) + " is the last one: there is no next segment to merge with.");
     const out = await api("POST", "/api/segments/merge", { segment_ids: [s.id, next.id],
                                                            versions: { [s.id]: s.version, [next.id]: next.version } });
     await afterChange(out.id);
   });
+
+  const applyBulk = () => act(async () => {
+    const segs = selectedSegments();
+    const caption = $("b-caption").value.trim();
+    const body = { segment_ids: segs.map((x) => x.id), versions: versionsOf(segs) };
+    if (state.bulkAdd.length) body.add_members = state.bulkAdd;
+    if (state.bulkRemove.length) body.remove_members = state.bulkRemove;
+    if (caption) body.caption = caption;
+    if (!body.add_members && !body.remove_members && !body.caption) {
+      throw new Error("Choose members to tag or untag, or type a caption, then Apply.");
+    }
+    const out = await api("POST", "/api/segments/bulk", body);
+    state.bulkAdd = []; state.bulkRemove = []; $("b-caption").value = "";
+    await afterSelectionChange(segs.map((x) => x.id));
+    $("b-saved").textContent = out.segments.length ? "Applied to " + out.segments.length + " segment" +
+      (out.segments.length === 1 ? "" : "s") + " · one history entry" : "Nothing changed";
+  });
+
+  const retime = (changes) => act(async () => {
+    const body = { changes: changes.map((c) => ({ ...c, version: segById(c.id).version })) };
+    await api("POST", "/api/segments/retime", body);
+    await afterChange(state.selected || undefined);
+  }).then(() => renderTimeline());     // a refused drag snaps back
 
   const create = () => act(async () => {
     const { in: a, out: b } = state.marks;
@@ -344,10 +460,12 @@
   });
 
   const remove = () => act(async () => {
-    const s = needSelected();
-    if (!window.confirm("Delete segment " + s.id + " (" + fmt(s.start) + "–" + fmt(s.end) + " s)? It can be reverted from the history.")) return;
-    await api("DELETE", "/api/segments/" + s.id + "?version=" + s.version);
-    state.selected = null;
+    const segs = state.selection.size > 1 ? selectedSegments() : [needSelected()];
+    const what = segs.length === 1 ? "segment " + rowNumber(segs[0]) + " (" + fmt(segs[0].start) + "–" + fmt(segs[0].end) + " s)"
+                                   : segs.length + " segments";
+    if (!window.confirm("Delete " + what + "? It can be reverted from the history.")) return;
+    await api("POST", "/api/segments/delete", { segment_ids: segs.map((x) => x.id), versions: versionsOf(segs) });
+    state.selected = null; state.selection = new Set();
     await afterChange();
   });
 
@@ -391,6 +509,12 @@
   $("btn-merge").addEventListener("click", merge);
   $("btn-create").addEventListener("click", create);
   $("btn-delete").addEventListener("click", remove);
+  $("b-apply").addEventListener("click", applyBulk);
+  $("b-merge").addEventListener("click", merge);
+  $("b-delete").addEventListener("click", remove);
+  $("b-clear").addEventListener("click", clearSelection);
+  $("b-add").addEventListener("change", (ev) => { if (ev.target.value) { state.bulkAdd.push(ev.target.value); renderBulk(); } });
+  $("b-remove").addEventListener("change", (ev) => { if (ev.target.value) { state.bulkRemove.push(ev.target.value); renderBulk(); } });
   $("btn-undo").addEventListener("click", undoLast);
   $("banner-reload").addEventListener("click", () => act(() => afterChange(state.selected || undefined)));
   $("banner-close").addEventListener("click", clearBanner);
@@ -438,7 +562,9 @@
       "m": merge, "M": merge,
       "[": () => jumpBoundary(-1), "]": () => jumpBoundary(1),
       "Delete": remove,
-      "Escape": () => { state.selected = null; renderAll(); },
+      "+": () => timeline.zoomBy(1.5), "=": () => timeline.zoomBy(1.5), "-": () => timeline.zoomBy(1 / 1.5),
+      "0": () => timeline.fitVideo(), "f": () => timeline.fitSegments(), "F": () => timeline.fitSegments(),
+      "Escape": clearSelection,
     }[k];
     if (handled) { ev.preventDefault(); handled(); }
   });
@@ -446,6 +572,7 @@
   act(async () => {
     const initial = Number(root.dataset.segment);
     await loadAll();
+    loadOverview();
     if (initial && segById(initial)) select(initial, true);
     root.dataset.ready = "1";
   });

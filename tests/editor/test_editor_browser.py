@@ -5,21 +5,16 @@ import subprocess
 
 import httpx
 
-from db.segments import get_segments
 from tests.factories import add_member, add_segment, add_video
-from tests.helpers import wait_for
+from tests.helpers import video_segments, video_spans, wait_for
 
 
-def _segments(db, video="real"):
-    with db.connection() as conn:
-        ids = [r["id"] for r in conn.execute("SELECT id FROM segments WHERE video_id = %s", (video,)).fetchall()]
-        return get_segments(conn, ids)
-
-
+def _segments(db):
+    return video_segments(db, "real")
 
 
 def _spans(db):
-    return [(s["start_s"], s["end_s"]) for s in _segments(db)]
+    return video_spans(db, "real")
 
 
 def test_edit_in_the_browser(browser, app_factory, config, db, serve, test_video, tiny_embedder, artifacts_dir):
