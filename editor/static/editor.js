@@ -93,6 +93,8 @@
     state.video = data.video;
     state.segments = data.segments.sort((a, b) => a.start - b.start);
     state.members = members.members;
+    const hm = $("hl-member");
+    if (hm.options.length === 1) for (const mm of state.members) hm.appendChild(el("option", { value: mm.name }, mm.name));
     if (!segById(state.selected)) state.selected = null;      // the selection survives a reload while it exists
     state.selection = new Set([...state.selection].filter((id) => segById(id)));
     if (state.selected !== null) state.selection.add(state.selected);
@@ -148,11 +150,10 @@
     return words.every((w) => text.includes(w));
   }
 
+  // The list is built once per load (2,000 rows take a while); filtering hides rows, selecting marks them.
   function renderList() {
-    const body = document.querySelector("#segments tbody"); body.replaceChildren();
-    const words = $("list-filter").value.toLowerCase().split(/\s+/).filter(Boolean);
-    state.segments.forEach((s, i) => {
-      if (words.length && !matchesFilter(s, words)) return;
+    const body = document.querySelector("#segments tbody");
+    const rows = state.segments.map((s, i) => {
       const tr = el("tr", { "data-id": s.id, class: state.selection.has(s.id) ? "selected" : "" });
       tr.appendChild(el("td", { title: "segment id " + s.id }, i + 1));    // its place in this video, not a database id
       tr.appendChild(el("td", {}, fmt(s.start)));
@@ -163,11 +164,22 @@
       if (s.transcript) cap.appendChild(el("div", { class: "said" }, "“" + s.transcript + "”"));
       tr.appendChild(cap);
       tr.appendChild(el("td", {}, s.members.join(", ")));
-      tr.addEventListener("click", (ev) => select(s.id, !(ev.shiftKey || ev.ctrlKey || ev.metaKey),
-                                                 ev.shiftKey ? "range" : (ev.ctrlKey || ev.metaKey) ? "toggle" : "single"));
-      body.appendChild(tr);
+      return tr;
     });
+    body.replaceChildren(...rows);
+    applyFilter();
   }
+  function applyFilter() {
+    const words = $("list-filter").value.toLowerCase().split(/\s+/).filter(Boolean);
+    const rows = document.querySelector("#segments tbody").rows;
+    state.segments.forEach((s, i) => { if (rows[i]) rows[i].hidden = words.length > 0 && !matchesFilter(s, words); });
+  }
+  document.querySelector("#segments tbody").addEventListener("click", (ev) => {
+    const tr = ev.target.closest("tr[data-id]");
+    if (!tr) return;
+    const mode = ev.shiftKey ? "range" : (ev.ctrlKey || ev.metaKey) ? "toggle" : "single";
+    select(Number(tr.dataset.id), mode === "single", mode);
+  });
 
   function renderDetail() {
     const many = state.selection.size > 1;
@@ -494,6 +506,56 @@
     if (target !== undefined) player.currentTime = target;
   }
 
+  // ------------------------------------------------------------------ highlights
+  // Asked for when the panel opens (the summary may take Gemini a few seconds the first time; then it is cached).
+  const clockText = (t) => { t = Math.max(0, t); const m = Math.floor(t / 60), sec = Math.floor(t % 60);
+    return m >= 60 ? Math.floor(m / 60) + ":" + String(m % 60).padStart(2, "0") + ":" + String(sec).padStart(2, "0")
+                   : m + ":" + String(sec).padStart(2, "0"); };
+  const loadHighlights = () => act(async () => {
+    const member = $("hl-member").value;
+    $("hl-busy").hidden = false;
+    try {
+      const q = new URLSearchParams({ n: "5" });
+      if (member) q.set("member", member);
+      const data = await api("GET", "/api/videos/" + encodeURIComponent(videoId) + "/highlights?" + q);
+      renderHighlights(data);
+    } finally { $("hl-busy").hidden = true; }
+  });
+  function renderHighlights(data) {
+    const m = data.methods;
+    $("hl-methods").textContent = "From " + [m.comments ? "viewer comments (" + m.comments + ")" : null,
+      "what is said and seen (" + m.summary + ")"].filter(Boolean).join(" and ") + "." +
+      (m.comments ? "" : " No viewer comments yet: python -m indexer comments VIDEO --youtube ID adds them.") +
+      (data.notices.length ? " " + data.notices.join(" ") : "");
+    const list = $("hl-list"); list.replaceChildren();
+    if (!data.highlights.length) list.appendChild(el("li", { class: "empty" }, "No highlights found" + (data.member ? " with " + data.member + " on screen." : ".")));
+    for (const h of data.highlights) {
+      const li = el("li", { "data-rank": h.rank });
+      const head = el("div", { class: "hl-head" });
+      head.appendChild(el("b", {}, "★" + h.rank + " "));
+      const play = el("button", { type: "button", class: "hl-play", title: "play it; its span becomes the in/out marks" },
+                      "▶ " + clockText(h.start) + "–" + clockText(h.end));
+      play.addEventListener("click", () => {
+        state.marks = { in: h.start, out: h.end }; renderMarks();
+        timeline.reveal(h.start); player.currentTime = h.start; player.play();
+      });
+      head.appendChild(play);
+      const exp = el("a", { class: "button", href: "/api/videos/" + encodeURIComponent(videoId) + "/clip.mp4?start=" +
+                            h.start.toFixed(2) + "&end=" + h.end.toFixed(2), title: "this highlight as an MP4" }, "Export MP4");
+      exp.setAttribute("download", "");
+      head.appendChild(exp);
+      li.appendChild(head);
+      const why = el("ul", { class: "hl-why" });
+      for (const r of h.reasons) why.appendChild(el("li", {}, r));
+      li.appendChild(why);
+      list.appendChild(li);
+    }
+    timeline.setHighlights(data.highlights);
+    root.dataset.highlights = String(data.highlights.length);
+  }
+  $("highlights").addEventListener("toggle", () => { if ($("highlights").open && !root.dataset.highlights) loadHighlights(); });
+  $("hl-load").addEventListener("click", loadHighlights);
+
   // ------------------------------------------------------------------ wiring
   $("d-form").addEventListener("submit", (ev) => { ev.preventDefault(); save(); });
   $("d-add-member").addEventListener("change", (ev) => {
@@ -525,7 +587,7 @@
     player.pause();
     seekBy(n / ((state.video && state.video.fps) || 25));
   }
-  $("list-filter").addEventListener("input", renderList);
+  $("list-filter").addEventListener("input", applyFilter);
   $("rate").addEventListener("change", () => { player.playbackRate = Number($("rate").value); });
   player.addEventListener("ratechange", () => {
     const option = [...$("rate").options].find((o) => Number(o.value) === player.playbackRate);

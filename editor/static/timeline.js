@@ -1,7 +1,8 @@
 // The editor's timeline: a zoomable, scrollable view of one video with a time ruler, a filmstrip, the audio
 // waveform, shot changes, the in/out marks and the segments as labelled blocks whose edges can be dragged.
 // Plain JS, no build step. Ruler, filmstrip, waveform, shots and marks are drawn on one canvas; segment blocks are
-// DOM elements (only those in view, reused between redraws), so they can be clicked, dragged and tested.
+// DOM elements (only those in view, reused between redraws), so they can be clicked, dragged and tested; when more
+// than DENSE are in view (a long video seen whole) they are drawn on the canvas too, and clicked through it.
 // The page (editor.js) owns the data; the timeline asks for it through the callbacks it is given and reports
 // seeks, selections and retimes back.
 (function () {
@@ -11,7 +12,7 @@
   const MAX_PX_PER_S = 400;          // the deepest zoom: 400 px per second (a frame is ~16 px at 25 fps)
   const SNAP_PX = 8;                 // a dragged edge snaps to a shot change or boundary this close
   const MIN_LEN_S = 0.1;             // as the server's MIN_LENGTH_S: a segment keeps at least this length
-  const HANDLE_PX = 6;
+  const DENSE = 300;                 // more segments than this in view: drawn on the canvas, not as elements
   const TICKS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
 
   function clock(t, step) {          // 75.5 -> "1:15.5" (tenths only when the ruler's step needs them)
@@ -38,11 +39,12 @@
       this.spacer = root.querySelector(".tl-spacer");
       this.zoomLabel = root.querySelector(".tl-zoom");
       this._wire();
-      new ResizeObserver(() => this.redraw()).observe(this.stage);
+      this._w = this.stage.clientWidth || 1;
+      new ResizeObserver(() => { this._w = this.stage.clientWidth || 1; this.redraw(); }).observe(this.stage);
     }
 
     // ------------------------------------------------------------ geometry
-    get width() { return this.stage.clientWidth || 1; }
+    get width() { return this._w; }   // read once per draw / resize: reading layout after writes would force it
     get duration() { return Math.max(this.o.duration(), 0.1); }
     get minScale() { return this.width / this.duration; }
     x(t) { return (t - this.start) * this.scale; }
@@ -88,6 +90,7 @@
 
     // ------------------------------------------------------------ data that arrives later
     setWaveform(w) { this.wave = w && w.peaks && w.peaks.length ? w : null; this.root.dataset.waveform = this.wave ? "1" : "none"; this.redraw(); }
+    setHighlights(list) { this.highlights = list || []; this.redraw(); }
     setFilmstrip(f) {
       if (!f || !f.url) { this.root.dataset.filmstrip = "none"; return; }
       const img = new Image();
@@ -101,43 +104,74 @@
       this._frame = requestAnimationFrame(() => { this._frame = null; this.draw(); });
     }
     draw() {
+      this._w = this.stage.clientWidth || 1;
       if (!this.scale || (this.whole && Math.abs(this.scale - this.minScale) > 1e-9)) { this.fitVideo(); return; }
       const t0 = performance.now();
-      this._drawCanvas();
-      this._drawBlocks();
+      const segs = this.o.segments();
+      const first = this._firstInView(segs);
+      let last = first;
+      while (last < segs.length && segs[last].start <= this.end) last++;
+      this.dense = last - first > DENSE;
+      this._drawCanvas(segs, first, last);
+      this._drawBlocks(segs, first, last);
       this.movePlayhead();
       this.root.dataset.drawMs = (performance.now() - t0).toFixed(2);
       this.root.dataset.draws = String(Number(this.root.dataset.draws || 0) + 1);
     }
 
-    _drawCanvas() {
-      const w = this.width, h = LANE_TOP, dpr = window.devicePixelRatio || 1;
+    _firstInView(segs) {               // segments are in start order: the first that reaches into view
+      let lo = 0, hi = segs.length;
+      while (lo < hi) { const m = (lo + hi) >> 1; if (segs[m].end < this.start) lo = m + 1; else hi = m; }
+      return lo;
+    }
+
+    _colors() {                        // the theme's colours, read once (getComputedStyle on every draw costs)
+      if (!this._palette) {
+        const css = getComputedStyle(this.root);
+        const get = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
+        this._palette = { bg: get("--tl-bg", "#1e2128"), text: get("--tl-text", "#c9ccd4"), wave: get("--tl-wave", "#6fb3a8"),
+                          shot: get("--tl-shot", "#f5c451"), lane: get("--tl-lane", "#262a33"), seg: get("--tl-seg", "#4f6fc6"),
+                          sel: get("--sel", "#f0a500"), play: get("--tl-play", "#3d5bb0") };
+      }
+      return this._palette;
+    }
+
+    _drawCanvas(segs, first, last) {
+      const w = this.width, h = LANE_TOP + LANE_H, dpr = window.devicePixelRatio || 1;
       const c = this.canvas;
       if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) {
         c.width = Math.round(w * dpr); c.height = Math.round(h * dpr); c.style.width = w + "px"; c.style.height = h + "px";
       }
       const g = c.getContext("2d");
       g.setTransform(dpr, 0, 0, dpr, 0, 0);
-      const css = getComputedStyle(this.root);
-      const color = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
-      g.fillStyle = color("--tl-bg", "#1e2128"); g.fillRect(0, 0, w, h);
-      this._drawRuler(g, w, color("--tl-text", "#c9ccd4"));
+      const pal = this._colors();
+      g.fillStyle = pal.bg; g.fillRect(0, 0, w, LANE_TOP);
+      g.fillStyle = pal.lane; g.fillRect(0, LANE_TOP, w, LANE_H);
+      this._drawRuler(g, w, pal.text);
       this._drawFilmstrip(g, w);
-      this._drawWaveform(g, w, color("--tl-wave", "#6fb3a8"));
+      this._drawWaveform(g, w, pal.wave);
+      if (this.dense) this._drawDenseBlocks(g, segs, first, last, pal);
       // outside the video (a short video fitted wide): dimmed
       const endX = this.x(this.duration);
       if (endX < w) { g.fillStyle = "rgba(0,0,0,.35)"; g.fillRect(endX, 0, w - endX, h); }
-      g.fillStyle = color("--tl-shot", "#f5c451");
+      g.fillStyle = pal.shot;
       for (const b of this.o.shots()) {
         const x = this.x(b);
         if (x < -2 || x > w + 2) continue;
         g.fillRect(Math.round(x), RULER_H, 1, FILM_H + WAVE_H);
         g.beginPath(); g.moveTo(x - 4, RULER_H - 6); g.lineTo(x + 4, RULER_H - 6); g.lineTo(x, RULER_H); g.fill();
       }
+      for (const h of this.highlights || []) {      // highlights: bands on the ruler, numbered by rank
+        const a = this.x(h.start), b = this.x(h.end);
+        if (b < 0 || a > w) continue;
+        g.fillStyle = "rgba(255, 92, 168, .38)"; g.fillRect(a, 0, Math.max(2, b - a), RULER_H);
+        g.fillStyle = "#ff5ca8"; g.fillRect(a, RULER_H - 2, Math.max(2, b - a), 2);
+        g.fillStyle = "#fff"; g.font = "bold 11px system-ui, sans-serif"; g.fillText("★" + h.rank, Math.max(a, 0) + 3, 4);
+      }
       const marks = this.o.marks();
       for (const [k, col] of [["in", "#3fbf6f"], ["out", "#e5534b"]]) {
         if (marks[k] === null || marks[k] === undefined) continue;
-        g.fillStyle = col; g.fillRect(Math.round(this.x(marks[k])) - 1, 0, 2, h);
+        g.fillStyle = col; g.fillRect(Math.round(this.x(marks[k])) - 1, 0, 2, LANE_TOP);
       }
     }
 
@@ -183,13 +217,25 @@
       }
     }
 
-    _drawBlocks() {
-      const segs = this.o.segments(), sel = this.o.selection(), playing = this.o.playing();
+    _drawDenseBlocks(g, segs, first, last, pal) {
+      const sel = this.o.selection(), playing = this.o.playing();
+      for (let i = first; i < last; i++) {
+        const s = segs[i];
+        const a = this.x(s.start), width = Math.max(1, (s.end - s.start) * this.scale);
+        g.fillStyle = sel.has(s.id) ? pal.sel : s.id === playing ? pal.play : pal.seg;
+        g.fillRect(a, LANE_TOP + 3, width > 3 ? width - 1 : width, LANE_H - 6);
+      }
+    }
+
+    _drawBlocks(segs, first, last) {
+      const sel = this.o.selection(), playing = this.o.playing();
       const w = this.width, seen = new Set();
-      // segments are in start order: skip to the first that reaches into view
-      let lo = 0, hi = segs.length;
-      while (lo < hi) { const m = (lo + hi) >> 1; if (segs[m].end < this.start) lo = m + 1; else hi = m; }
-      for (let i = lo; i < segs.length && segs[i].start <= this.end; i++) {
+      if (this.dense) {                // all on the canvas: no elements to keep
+        for (const e of this.blocks.values()) e.remove();
+        this.blocks.clear();
+        last = first;
+      }
+      for (let i = first; i < last; i++) {
         const s = segs[i];
         const live = this.drag && this.drag.preview[s.id];
         const a = live ? live[0] : s.start, b = live ? live[1] : s.end;
@@ -206,6 +252,7 @@
       }
       for (const [id, e] of this.blocks) if (!seen.has(id)) { e.remove(); this.blocks.delete(id); }
       this.root.dataset.blocks = String(seen.size);
+      this.root.dataset.dense = this.dense ? "1" : "0";
       if (w && this.lane.style.width !== w + "px") this.lane.style.width = w + "px";
     }
 
@@ -264,6 +311,18 @@
       this.stage.addEventListener("pointerleave", () => { if (!this.drag) this.hover.hidden = true; });
     }
 
+    _segmentAt(t) {                   // the segment under time t (dense mode: blocks are pixels on the canvas)
+      const segs = this.o.segments();
+      let best = null, bestD = 4 / this.scale;        // within 4 px of a block counts as on it
+      let lo = 0, hi = segs.length;
+      while (lo < hi) { const m = (lo + hi) >> 1; if (segs[m].end < t - bestD) lo = m + 1; else hi = m; }
+      for (let k = lo; k < segs.length && segs[k].start <= t + bestD; k++) {
+        const s = segs[k], d = t < s.start ? s.start - t : t > s.end ? t - s.end : 0;
+        if (d <= bestD) { best = s.id; bestD = d; }
+      }
+      return best;
+    }
+
     _px(ev) { return ev.clientX - this.stage.getBoundingClientRect().left; }
 
     _down(ev) {
@@ -277,7 +336,8 @@
         ev.preventDefault();
         return;
       }
-      this.press = { x: this._px(ev), block: block ? Number(block.dataset.id) : null };
+      this.press = { x: this._px(ev), y: ev.clientY - this.stage.getBoundingClientRect().top,
+                     block: block ? Number(block.dataset.id) : null };
     }
 
     _edgeDrag(id, side) {
@@ -344,6 +404,7 @@
       }
       const p = this.press; this.press = null;
       if (!p || Math.abs(this._px(ev) - p.x) > 4) return;
+      if (p.block === null && this.dense && p.y >= LANE_TOP) p.block = this._segmentAt(this.t(p.x));
       if (p.block !== null) {
         const mode = ev.shiftKey ? "range" : (ev.ctrlKey || ev.metaKey) ? "toggle" : "single";
         this.o.onSelect(p.block, mode);
