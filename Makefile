@@ -45,6 +45,8 @@ test: install system-deps lint
 bench: install
 	$(PY) bench/search_bench.py
 	$(PY) bench/index_bench.py
+	$(PY) bench/editor_bench.py
+	$(PY) bench/highlights_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts .demo-data

@@ -199,7 +199,8 @@ INIT_JS = r"""
     if (B.readyAt !== null && B.blocksAt !== null && !B.waiting) {
       B.waiting = true; afterFrame((f, next) => { B.paintedAt = next.at; B.wake(); });
     }
-  }).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-ready", "data-blocks", "data-dense"] });
+  }).observe(document, { subtree: true, attributes: true,
+                         attributeFilter: ["data-ready", "data-blocks", "data-dense"] });
   // capturing on window: before the page's handlers; bubbling on window: after them, so the rAF registered there
   // comes after the timeline's redraw
   for (const type of ["wheel", "keydown", "input", "click"]) {

@@ -26,5 +26,5 @@ def build_bolt_app(ctx) -> AsyncApp:
         client_args["base_url"] = cfg.api_base_url.rstrip("/") + "/"
     app = AsyncApp(signing_secret=cfg.signing_secret, authorize=authorize, client=AsyncWebClient(**client_args),
                    logger=logging.getLogger("bot.bolt"))
-    listeners.register(app, cfg.command)
+    listeners.register(app, cfg.command, cfg.highlights_command)
     return app

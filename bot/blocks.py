@@ -18,6 +18,7 @@ EDIT_IN_WEB = "edit_in_web"
 EDIT_CAPTION = "edit_caption"
 EXPORT_CLIP = "export_clip"
 MORE_RESULTS = "more_results"
+EXPORT_HIGHLIGHT = "export_highlight"
 # the caption modal
 CAPTION_MODAL = "edit_caption_modal"
 CAPTION_BLOCK = "caption_block"
@@ -264,3 +265,49 @@ def caption_modal(segment: EditableSegment, metadata: dict) -> dict:
              "hint": {"type": "plain_text", "text": "저장하면 기록이 남고 검색에 바로 반영돼요."}},
         ],
     }
+
+
+# ---------------------------------------------------------------- /highlights
+def highlights_usage(command: str) -> str:
+    return (f"사용법: `{command} <영상 제목 또는 id> [멤버]` — 영상의 베스트 장면을 찾아요. "
+            f"예: `{command} 쇼케이스 해린`\n"
+            f"Usage: `{command} <video title or id> [member]`, e.g. `{command} showcase Haerin`.")
+
+
+def highlight_blocks(video: dict, h: dict, edit_url: str | None, thumbnail_url: str | None) -> list[dict]:
+    """One highlight: its thumbnail, rank, times (a link to the moment), reasons; Export and Edit buttons."""
+    when = link(edit_url, time_range(h["start"], h["end"]))
+    lines = [f"*★{h['rank']}*  ⏱ {when}", *("• " + escape(clip_text(r, 300)) for r in h["reasons"])]
+    value = encode_value({"v": video["video_id"], "a": h["start"], "b": h["end"]})
+    seg = {"s": h["segment_id"], "v": video["video_id"]} if h.get("segment_id") else None
+    buttons = [_button("클립 내보내기 (Export)", EXPORT_HIGHLIGHT, value, style="primary")]
+    if seg:
+        buttons.append(_button("웹에서 편집 (Edit)", EDIT_IN_WEB, encode_value({**seg, "u": 1}), url=edit_url)
+                       if is_public_url(edit_url) else _button("웹에서 편집 (Edit)", EDIT_IN_WEB, encode_value(seg)))
+    out = [{"type": "section", "text": {"type": "mrkdwn", "text": clip_text("\n".join(lines), SECTION_TEXT_MAX)}}]
+    if is_public_url(thumbnail_url):
+        out[0]["accessory"] = {"type": "image", "image_url": thumbnail_url,
+                               "alt_text": clip_text(f"{video['title']} {time_range(h['start'], h['end'])}", 1900)}
+    out += [{"type": "actions", "block_id": f"highlight_{h['rank']}", "elements": buttons}, {"type": "divider"}]
+    return out
+
+
+def highlights_message(data: dict, edit_urls: dict[int, str | None], thumbnail_urls: dict[int, str | None]) -> dict:
+    """The answer to /highlights: the video, how the moments were found, each highlight with its buttons.
+    ``data`` is what search.highlights.highlights returns; the url maps are keyed by rank."""
+    title = escape(data["title"])
+    who = f" — {escape(data['member'])}" if data.get("member") else ""
+    methods = data["methods"]
+    how = " + ".join(x for x in (f"💬 {methods['comments']}" if methods.get("comments") else None,
+                                 f"📝 {methods['summary']}") if x)
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"🔥 *{title}*{who} 베스트 장면 (highlights)"}},
+              _context(escape(how) + ("" if methods.get("comments") else
+                                      "  ·  시청자 댓글 없음 (no viewer comments: `python -m indexer comments`)")),
+              *_notice(data)]
+    if not data["highlights"]:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text":
+                       "장면을 찾지 못했어요 (no highlights found" + (f" with {escape(data['member'])} on screen)"
+                                                                  if data.get("member") else ")")}})
+    for h in data["highlights"]:
+        blocks.extend(highlight_blocks(data, h, edit_urls.get(h["rank"]), thumbnail_urls.get(h["rank"])))
+    return {"text": f"{data['title']} 베스트 장면 {len(data['highlights'])}개", "blocks": blocks}

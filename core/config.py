@@ -48,6 +48,7 @@ class SlackConfig(_Section):
     bot_token: str | None = Field(default=None, repr=False)
     signing_secret: str | None = Field(default=None, repr=False)
     command: str = "/search"
+    highlights_command: str = "/highlights"
     api_base_url: str | None = None
     page_size: int = Field(default=5, ge=1, le=10)
 
@@ -57,6 +58,19 @@ class GeminiConfig(_Section):
     model: str = "gemini-2.5-flash"
     base_url: str | None = None
     timeout_s: float = Field(default=8.0, gt=0)
+    # Key moments (search/summary.py): characters of a video's timeline sent in one map request, and the time limit
+    # of each map / reduce request (they read far more than a translation does). Every Gemini model's window (1M
+    # tokens) holds far more; smaller parts keep each answer focused and quick (2 h of video: about 5 parts).
+    context_chars: int = Field(default=60_000, ge=1_000, le=2_000_000)
+    moments_timeout_s: float = Field(default=60.0, gt=0)
+
+
+class YouTubeConfig(_Section):
+    """``python -m indexer comments VIDEO --youtube ID``: the YouTube Data API v3 (commentThreads, comments)."""
+    api_key: str | None = Field(default=None, repr=False)
+    api_base_url: str | None = None         # default https://youtube.googleapis.com/; tests point it at a fake
+    max_comments: int = Field(default=100_000, ge=1)
+    timeout_s: float = Field(default=30.0, gt=0)
 
 
 class ModelsConfig(_Section):
@@ -144,6 +158,7 @@ class Config(_Section):
     auth: AuthConfig = AuthConfig()
     slack: SlackConfig = SlackConfig()
     gemini: GeminiConfig = GeminiConfig()
+    youtube: YouTubeConfig = YouTubeConfig()
     models: ModelsConfig = ModelsConfig()
     faces: FacesConfig = FacesConfig()
     asr: AsrConfig = AsrConfig()

@@ -68,6 +68,11 @@ class Urls:
         return (self.base + VIDEO_CLIP.format(video_id=quote(video_id, safe=""))
                 + "?" + urlencode({"segments": ",".join(str(i) for i in segment_ids)}, safe=","))
 
+    def video_span_clip(self, video_id: str, start: float, end: float) -> str:
+        """A span of a video (a highlight) as an MP4 download."""
+        return (self.base + VIDEO_CLIP.format(video_id=quote(video_id, safe=""))
+                + "?" + urlencode({"start": f"{start:.2f}", "end": f"{end:.2f}"}))
+
     def thumbnail(self, segment_id: int) -> str:
         return self.base + THUMBNAIL.format(segment_id=segment_id)
 

@@ -19,6 +19,7 @@ original, the source of truth). Copies are served only from inside the proxies f
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import psycopg
@@ -36,6 +37,24 @@ def find_video(conn: psycopg.Connection, video_id: str, lock: bool = False) -> d
     """The video's row, or None. ``lock``: FOR UPDATE (edits of one video run one at a time)."""
     return conn.execute(f"SELECT {VIDEO_COLUMNS} FROM videos WHERE id = %s{' FOR UPDATE' if lock else ''}",
                         (video_id,)).fetchone()
+
+
+def videos_named(conn: psycopg.Connection, name: str, limit: int = 10) -> list[dict]:
+    """Videos a person may mean by ``name``: the one with that id, else those with that title (case aside), else
+    those whose title contains it; at most ``limit``, by title."""
+    name = name.strip()
+    if not name:
+        return []
+    row = find_video(conn, name)
+    if row is not None:
+        return [row]
+    for where, arg in (("lower(title) = lower(%s)", name),
+                       ("title ILIKE %s ESCAPE '\\'", "%" + re.sub(r"([\\%_])", r"\\\1", name) + "%")):
+        rows = conn.execute(f"SELECT {VIDEO_COLUMNS} FROM videos WHERE {where} ORDER BY title, id LIMIT %s",
+                            (arg, limit)).fetchall()
+        if rows:
+            return rows
+    return []
 
 
 def get_video(conn: psycopg.Connection, video_id: str, lock: bool = False) -> dict:

@@ -24,6 +24,7 @@ from db.videos import get_video
 from edits import clips, history, operations
 from edits.operations import CAPTION_MAX, MEMBERS_MAX, NAME_MAX, SELECTION_MAX, TRANSCRIPT_MAX
 from edits.videos import remove_video
+from search import highlights
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["editor"])
@@ -136,6 +137,16 @@ def video_subtitles(video_id: str, fmt: Literal["srt", "vtt"], ctx: AppContext =
     name = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in video["video"]["title"])[:80] or "video"
     return Response(subtitle_file(cues, fmt), media_type=FORMATS[fmt],
                     headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
+
+
+@router.get("/videos/{video_id}/highlights")
+def video_highlights(video_id: str, member: str | None = Query(None, max_length=NAME_MAX,
+                                                               description="only where this member is on screen"),
+                     n: int = Query(highlights.DEFAULT_N, ge=1, le=highlights.MAX_N),
+                     ctx: AppContext = Depends(get_context), _: Principal = Depends(require_principal)):
+    """The video's best moments as clips, best first, each with its reasons (viewer comments with timestamps, the
+    summary of what is said and seen) and the methods used."""
+    return highlights.highlights(ctx, video_id, member=member, n=n)
 
 
 @router.get("/videos/{video_id}/segments")

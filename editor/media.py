@@ -24,7 +24,7 @@ from core.errors import InvalidRequest, MvseError, NotFound
 from db.segments import thumbnail_of
 from db.videos import inside, playable_file
 from edits import overview
-from edits.clips import MAX_JOINED_SEGMENTS, download_name, export_segments
+from edits.clips import MAX_JOINED_SEGMENTS, download_name, export_segments, export_span
 
 log = logging.getLogger(__name__)
 PRIVATE = {"Cache-Control": "private, max-age=3600"}
@@ -99,8 +99,16 @@ def serve_filmstrip_sprite(video_id: str, ctx: AppContext = Depends(get_context)
 
 @router.get(urls.VIDEO_CLIP)
 def serve_joined_clip(video_id: str, segments: str = Query("", description="segment ids, e.g. 3,4,7"),
+                      start: float | None = Query(None, description="or a span: its start in seconds (a highlight)"),
+                      end: float | None = Query(None, description="and its end"),
                       ctx: AppContext = Depends(get_context), _: Principal = Depends(require_principal)):
-    """The segments of this video, joined in time order into one MP4 download (H.264/AAC)."""
+    """The segments of this video joined in time order into one MP4 download (H.264/AAC), or the span
+    ``start``-``end`` of it (a highlight)."""
+    if start is not None or end is not None:
+        if start is None or end is None or segments:
+            raise InvalidRequest("Ask for either ?segments=3,4,7 or ?start=S&end=E (both), not a mix.")
+        path, video = export_span(ctx, video_id, start, end)
+        return FileResponse(path, media_type="video/mp4", filename=download_name(video["title"], start, end))
     path, rows = export_segments(ctx, parse_ids(segments), video_id=video_id)
     return FileResponse(path, media_type="video/mp4",
                         filename=download_name(rows[0]["video_title"], rows[0]["start_s"], rows[-1]["end_s"],

@@ -155,3 +155,31 @@ def export_segments(ctx, segment_ids: list[int], video_id: str | None = None) ->
         log.exception("joining segments %s failed", ids)
         raise MvseError(f"Joining segments {', '.join(map(str, ids))} into one clip failed ({first_line(err)}).") \
             from err
+
+
+MAX_SPAN_S = 300.0             # a span export (a highlight) is at most 5 minutes
+
+
+def export_span(ctx, video_id: str, start: float, end: float) -> tuple[Path, dict]:
+    """[start, end) of a video as an MP4 (a highlight: times, not segments), made once then reused, and the video's
+    row. InvalidRequest naming the fix for times outside the video or a span over ``MAX_SPAN_S``; NotFound for an
+    unknown video. Blocking: run it in a worker thread."""
+    with ctx.db.connection() as conn:
+        video = get_video(conn, video_id)
+    duration = float(video.get("duration_s") or 0.0)
+    start, end = round(float(start), 2), round(float(end), 2)
+    if not (0 <= start < end) or (duration and end > duration + 0.05):
+        raise InvalidRequest(f"{start:.2f}-{end:.2f} s is not a span of this video (0-{duration:.2f} s): ask for "
+                             "0 <= start < end <= its length.")
+    if end - start > MAX_SPAN_S:
+        raise InvalidRequest(f"{end - start:.0f} s is longer than a clip may be ({MAX_SPAN_S:.0f} s): cut a shorter "
+                             "span.")
+    source, fallback = clip_sources(ctx, video_id)
+    out = ctx.config.clips_path / f"{_safe_id(video_id)}_span_{start:.2f}-{end:.2f}.mp4"
+    try:
+        return cut_spans(source, [(start, end)], out, fallback), video
+    except MvseError:
+        raise
+    except Exception as err:  # noqa: BLE001 - moviepy/ffmpeg errors vary; the person gets one message, the log the rest
+        log.exception("cutting %s %.2f-%.2f failed", video_id, start, end)
+        raise MvseError(f"Cutting {start:.2f}-{end:.2f} s of {video_id!r} failed ({first_line(err)}).") from err

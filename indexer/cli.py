@@ -1,8 +1,9 @@
-"""``python -m indexer``: index, enroll, import-legacy, translate, reembed, status, remove. ``main(argv)``
+"""``python -m indexer``: index, enroll, import-legacy, translate, reembed, status, remove, comments. ``main(argv)``
 returns the exit code.
 
 Exit codes: 0 success (an edited video kept by ``index`` is not a failure), 1 some videos failed (the others were
-indexed) or ``remove`` refused an edited video, 2 a usage, config or model error or an unknown video id,
+indexed), ``remove`` refused an edited video or a ``comments`` fetch stopped and can be continued, 2 a usage, config
+or model error or an unknown video id,
 128 + N stopped by signal N (143 SIGTERM, 130 Ctrl-C; within a few seconds: ``indexer.shutdown``).
 """
 from __future__ import annotations
@@ -72,6 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="remove videos from the library (rows and thumbnails; never the media file)")
     rm.add_argument("videos", nargs="+", metavar="VIDEO", help="video id (as `status` lists them)")
     rm.add_argument("--force", action="store_true", help="also remove edited videos (their edits and history are lost)")
+
+    co = sub.add_parser("comments", parents=[common],
+                        help="viewers' comments as a signal for a video's best moments: from YouTube or a file")
+    co.add_argument("video", metavar="VIDEO", help="video id (as `status` lists them) or title")
+    co.add_argument("file", nargs="?", type=Path, metavar="FILE",
+                    help="exported comments: .json (list, YouTube API dump, yt-dlp, JSON lines), .csv, or text "
+                         "(one comment per line)")
+    co.add_argument("--youtube", metavar="ID", help="fetch through the YouTube Data API (youtube.api_key): the "
+                                                     "video's id or address; resumes a fetch that stopped")
+    co.add_argument("--restart", action="store_true", help="with --youtube: start over instead of resuming")
     return p
 
 
@@ -248,8 +259,43 @@ def cmd_remove(args, cfg, db, embedder) -> int:
     return code
 
 
+def cmd_comments(args, cfg, db, embedder) -> int:
+    from db.comments import comment_moments
+    from db.videos import get_video, videos_named
+    from indexer.comments import CommentsError, fetch_youtube_comments, import_comments_file, report
+
+    if (args.file is None) == (args.youtube is None):
+        print("error: comments needs either a FILE or --youtube ID (one of them)", file=sys.stderr)
+        return 2
+    if args.restart and args.youtube is None:
+        print("error: --restart only goes with --youtube", file=sys.stderr)
+        return 2
+    with db.connection() as conn:
+        found = videos_named(conn, args.video)
+    if len(found) != 1:
+        print(f"error: {'no video' if not found else 'several videos'} named {args.video!r}"
+              + (": " + ", ".join(f"{v['id']} ({v['title']})" for v in found) if found else "")
+              + ". `python -m indexer status` lists the videos and their ids.", file=sys.stderr)
+        return 2
+    args.video = found[0]["id"]
+    try:
+        if args.youtube is not None:
+            run = fetch_youtube_comments(db, cfg, args.video, args.youtube, restart=args.restart,
+                                         progress=False if args.no_progress else None)
+        else:
+            run = import_comments_file(db, args.video, args.file)
+    except CommentsError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1 if err.resumable else 2
+    with db.connection() as conn:
+        moments = comment_moments(conn, args.video, get_video(conn, args.video)["duration_s"])
+    print(report(run, moments))
+    return 0
+
+
 COMMANDS = {"index": cmd_index, "enroll": cmd_enroll, "import-legacy": cmd_import_legacy,
-            "translate": cmd_translate, "reembed": cmd_reembed, "status": cmd_status, "remove": cmd_remove}
+            "translate": cmd_translate, "reembed": cmd_reembed, "status": cmd_status, "remove": cmd_remove,
+            "comments": cmd_comments}
 
 
 ADDS_VECTORS = {"index", "import-legacy", "reembed"}

@@ -1,4 +1,5 @@
-"""Buttons on results: Share to channel, Edit in Web, Edit caption (opens the modal), Export clip, More results.
+"""Buttons on results: Share to channel, Edit in Web, Edit caption (opens the modal), Export clip, More results;
+on highlights: Export (a span of the video) and Edit in Web.
 
 Each button carries ``{"s": segment_id, "v": video_id}`` (More results: the query and next offset). Slow work
 runs after the ack (lazy listeners); unknown action ids are acknowledged and ignored. Every listener finds
@@ -142,12 +143,39 @@ async def export_clip(context, body, respond, client):
         log.exception("cutting segment %s failed", sid)
         await _say_private(respond, f"⚠️ 클립을 자르지 못했어요 (cutting failed: {type(err).__name__}).")
         return
-    title = f"{moment['video_title']} {blocks.time_range(moment['start'], moment['end'])}"
+    await _upload(client, respond, body, channel, out,
+                  f"{moment['video_title']} {blocks.time_range(moment['start'], moment['end'])}")
+
+
+async def export_highlight(context, body, respond, client):
+    """Export on a highlight: its span (times, not a segment) cut like a segment's clip and uploaded."""
+    data, channel = _value(body) or {}, _channel(body)
+    try:
+        video_id, start, end = str(data["v"]), float(data["a"]), float(data["b"])
+    except (KeyError, TypeError, ValueError):
+        video_id = None
+    if not video_id or not channel:
+        await _say_private(respond, STALE)
+        return
+    await _say_private(respond, "🎬 클립을 만드는 중이에요… (cutting the clip)")
+    try:
+        out, video = await asyncio.to_thread(clips.export_span, app_context(context), video_id, start, end)
+    except InvalidRequest as err:
+        await _say_private(respond, f"{CANNOT_CUT}{blocks.escape(err.message)}")
+        return
+    except Exception as err:  # noqa: BLE001 - ffmpeg/moviepy errors vary; the user gets one message, the log the rest
+        log.exception("cutting %s %.2f-%.2f failed", video_id, start, end)
+        await _say_private(respond, f"⚠️ 클립을 자르지 못했어요 (cutting failed: {type(err).__name__}).")
+        return
+    await _upload(client, respond, body, channel, out, f"{video['title']} {blocks.time_range(start, end)}")
+
+
+async def _upload(client, respond, body, channel: str, out, title: str) -> None:
     try:
         await client.files_upload_v2(channel=channel, file=str(out), filename=out.name, title=title,
                                      initial_comment=f"<@{_user(body)}> 님이 클립을 내보냈어요: {blocks.escape(title)}")
     except Exception as err:  # noqa: BLE001 - slack_sdk raises SlackApiError / client errors; the user gets a hint
-        log.warning("uploading clip of segment %s to %s failed: %s", sid, channel, err)
+        log.warning("uploading clip %s to %s failed: %s", out.name, channel, err)
         await _say_private(respond, "⚠️ 클립을 올리지 못했어요. 봇을 채널에 초대했는지, files:write 권한이 있는지 "
                                     "확인해 주세요 (invite the bot; it needs the files:write scope).")
 
@@ -176,5 +204,6 @@ def register(app) -> None:
     app.action(blocks.EDIT_IN_WEB)(ack=ack_only, lazy=[edit_in_web])
     app.action(blocks.EDIT_CAPTION)(edit_caption)
     app.action(blocks.EXPORT_CLIP)(ack=ack_only, lazy=[export_clip])
+    app.action(blocks.EXPORT_HIGHLIGHT)(ack=ack_only, lazy=[export_highlight])
     app.action(blocks.MORE_RESULTS)(ack=ack_only, lazy=[more_results])
     app.action(re.compile(r".*"))(unknown_action)     # last: the catch-all for unknown action ids

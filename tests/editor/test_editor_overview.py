@@ -175,3 +175,15 @@ def test_removing_a_video_removes_its_timeline_files(api, config):
     assert _cache(config, "waveform") and _cache(config, "filmstrip")
     assert api.delete("/api/videos/tone?force=true").status_code == 200
     assert _cache(config, "waveform") == [] and _cache(config, "filmstrip") == []
+
+
+def test_a_span_of_the_video_downloads_as_an_mp4(api, videos, tmp_path):
+    r = api.get("/api/videos/tone/clip.mp4?start=1&end=3.5")          # a highlight: times, not segments
+    assert r.status_code == 200 and 'filename="Tone_test_1.00-3.50.mp4"' in r.headers["content-disposition"]
+    out = tmp_path / "span.mp4"
+    out.write_bytes(r.content)
+    assert abs(overview.probe(out).duration_s - 2.5) < 0.2
+    for query, fragment in (("?start=3&end=1", "not a span of this video"), ("?start=0&end=60", "not a span"),
+                            ("?start=1", "both"), (f"?start=1&end=2&segments={videos['tone'][0]}", "not a mix")):
+        r = api.get("/api/videos/tone/clip.mp4" + query)
+        assert r.status_code == 400 and fragment in r.json()["detail"], query

@@ -54,6 +54,12 @@ def workspace(browser, app_factory, config, db, serve, assets_dir, tiny_embedder
     page.close()
 
 
+def _until(page, condition: str) -> None:
+    """Poll a JS condition (``() => …``) from here: Playwright's own polling evaluates strings, which the page's CSP
+    (no eval) refuses after the first try."""
+    wait_for(lambda: page.evaluate(condition), condition)
+
+
 def _view(page):
     return float(page.get_attribute("#timeline", "data-view-start")), float(page.get_attribute("#timeline",
                                                                                                 "data-view-end"))
@@ -72,25 +78,25 @@ def test_the_timeline_zooms_scrolls_and_shows_filmstrip_and_waveform(workspace, 
     a, b = _view(page)
     assert a == 0 and abs(b - 10.0) < 0.05                          # opens on the whole video
     page.keyboard.press("+")
-    page.wait_for_function("() => Number(document.getElementById('timeline').dataset.viewEnd) < 9")
+    _until(page, "() => Number(document.getElementById('timeline').dataset.viewEnd) < 9")
     a, b = _view(page)
     assert abs((b - a) - 10.0 / 1.5) < 0.05
     box = page.locator(".tl-stage").bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 30)
     page.mouse.wheel(0, -400)                                       # the wheel zooms in around the pointer
-    page.wait_for_function(f"() => Number(document.getElementById('timeline').dataset.viewEnd) - "
+    _until(page, f"() => Number(document.getElementById('timeline').dataset.viewEnd) - "
                            f"Number(document.getElementById('timeline').dataset.viewStart) < {b - a - 0.5}")
     before = _view(page)
     page.keyboard.down("Shift")
     page.mouse.wheel(0, 300)                                        # shift+wheel scrolls
     page.keyboard.up("Shift")
-    page.wait_for_function(f"() => Number(document.getElementById('timeline').dataset.viewStart) > {before[0] + 0.1}")
+    _until(page, f"() => Number(document.getElementById('timeline').dataset.viewStart) > {before[0] + 0.1}")
     page.click(".tl-fit-segments")
-    page.wait_for_function("() => Number(document.getElementById('timeline').dataset.viewEnd) > 9.8")
+    _until(page, "() => Number(document.getElementById('timeline').dataset.viewEnd) > 9.8")
     a, b = _view(page)
     assert a <= 0.0 + 1e-6 and b >= 9.8
     page.click(".tl-fit-video")
-    page.wait_for_function("() => Number(document.getElementById('timeline').dataset.viewEnd) >= 9.99")
+    _until(page, "() => Number(document.getElementById('timeline').dataset.viewEnd) >= 9.99")
     # labelled blocks: members and a caption snippet
     assert page.text_content(f".tl-seg[data-id='{ids[0]}'] .tl-label") == "Lin-Manuel a man singing at a piano"
     page.click(f".tl-seg[data-id='{ids[0]}']")
@@ -197,3 +203,31 @@ def test_the_selection_downloads_as_one_mp4(workspace, tmp_path):
     assert "Video: h264" in probe and "Audio: aac" in probe
     hours, minutes, seconds = probe.split("Duration: ")[1].split(",")[0].split(":")
     assert abs(float(seconds) - (4.0 + 1.0)) < 0.3                  # 0-4 s and 7.5-8.5 s, joined
+
+
+def test_the_highlights_panel_lists_the_best_moments_and_marks_them_on_the_timeline(workspace, db, tmp_path,
+                                                                                   artifacts_dir):
+    from indexer.comments import import_comments_file
+
+    page, ids = workspace
+    comments = tmp_path / "comments.txt"
+    comments.write_text("0:05 여기 최고 ㅋㅋ\n0:05 the best part\n0:06 legend\n", encoding="utf-8")
+    import_comments_file(db, "ham", comments)
+    page.click("#highlights summary")                              # opening the panel asks for them
+    page.wait_for_selector("#editor[data-highlights]")
+    first = page.locator("#hl-list > li").first
+    assert "3 comments at 0:05" in first.text_content() and "여기 최고" in first.text_content()
+    assert "From viewer comments (" in page.text_content("#hl-methods")
+    href = first.locator("a.button").get_attribute("href")
+    assert href == "/api/videos/ham/clip.mp4?start=0.00&end=10.00"      # 0:05 ± 10 s, inside the 10 s clip
+    first.locator(".hl-play").click()                               # plays it; its span becomes the in/out marks
+    _until(page, "() => !document.getElementById('player').paused")
+    assert page.text_content("#marks") == "in 0.00 / out 10.00"
+    page.evaluate("document.getElementById('player').pause()")
+    page.select_option("#hl-member", "Alex")
+    page.click("#hl-load")
+    _until(page, "() => document.querySelector('#hl-list > li .hl-why') && "
+                           "document.querySelector('#hl-list').textContent.includes('Alex, Lin-Manuel on screen')")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.mouse.move(5, 5)
+    page.screenshot(path=str(artifacts_dir / "editor_highlights.png"))
