@@ -310,4 +310,4 @@ def highlights_message(data: dict, edit_urls: dict[int, str | None], thumbnail_u
                                                                   if data.get("member") else ")")}})
     for h in data["highlights"]:
         blocks.extend(highlight_blocks(data, h, edit_urls.get(h["rank"]), thumbnail_urls.get(h["rank"])))
-    return {"text": f"{data['title']} 베스트 장면 {len(data['highlights'])}개", "blocks": blocks}
+    return {"text": f"{escape(data['title'])} 베스트 장면 {len(data['highlights'])}개", "blocks": blocks}

@@ -93,7 +93,11 @@ def serve_filmstrip_sprite(video_id: str, ctx: AppContext = Depends(get_context)
     _, path, reason = overview.playable_source(ctx.db, ctx.config, video_id)
     if path is None:
         raise NotFound(f"Video {video_id!r} has no filmstrip: {reason}")
-    return FileResponse(overview.filmstrip(ctx.config, video_id, path)["sprite"], media_type="image/jpeg",
+    try:
+        strip = overview.filmstrip(ctx.config, video_id, path)
+    except MvseError as err:                      # no picture ffmpeg can read: nothing to show, said as a 404
+        raise NotFound(f"Video {video_id!r} has no filmstrip: {err.message}") from None
+    return FileResponse(strip["sprite"], media_type="image/jpeg",
                         headers={"Cache-Control": "private, max-age=86400"})
 
 

@@ -19,12 +19,14 @@ from pathlib import Path
 
 from core.errors import InvalidRequest, MvseError, first_line
 from db.videos import get_video, media_file, proxy_file
+from edits import overview
 from edits.operations import get_segment
 from edits.store import load_segments
 
 log = logging.getLogger(__name__)
 
 MAX_JOINED_SEGMENTS = 50
+MAX_EXPORT_S = 600.0           # seconds of video one export (segments joined, or a span) may hold: 10 minutes
 
 
 def _safe_id(video_id: str) -> str:
@@ -138,6 +140,10 @@ def export_segments(ctx, segment_ids: list[int], video_id: str | None = None) ->
         if video_id is not None:
             get_video(conn, video_id)       # NotFound first: the video of the address does not exist
         segments = sorted(load_segments(conn, ids), key=lambda s: (s["start_s"], s["end_s"], s["id"]))
+    total = sum(s["end_s"] - s["start_s"] for s in segments)
+    if total > MAX_EXPORT_S:
+        raise InvalidRequest(f"These segments last {total:.0f} s together, more than one clip may hold "
+                             f"({MAX_EXPORT_S:.0f} s): export them in several parts.")
     if video_id is not None and (others := [s["id"] for s in segments if s["video_id"] != video_id]):
         raise InvalidRequest(f"Segment {', '.join(map(str, others))} belongs to another video than {video_id!r}: a "
                              "joined clip is made of one video's segments; export each video's segments separately.")
@@ -157,12 +163,9 @@ def export_segments(ctx, segment_ids: list[int], video_id: str | None = None) ->
             from err
 
 
-MAX_SPAN_S = 300.0             # a span export (a highlight) is at most 5 minutes
-
-
 def export_span(ctx, video_id: str, start: float, end: float) -> tuple[Path, dict]:
     """[start, end) of a video as an MP4 (a highlight: times, not segments), made once then reused, and the video's
-    row. InvalidRequest naming the fix for times outside the video or a span over ``MAX_SPAN_S``; NotFound for an
+    row. InvalidRequest naming the fix for times outside the video or a span over ``MAX_EXPORT_S``; NotFound for an
     unknown video. Blocking: run it in a worker thread."""
     with ctx.db.connection() as conn:
         video = get_video(conn, video_id)
@@ -171,11 +174,14 @@ def export_span(ctx, video_id: str, start: float, end: float) -> tuple[Path, dic
     if not (0 <= start < end) or (duration and end > duration + 0.05):
         raise InvalidRequest(f"{start:.2f}-{end:.2f} s is not a span of this video (0-{duration:.2f} s): ask for "
                              "0 <= start < end <= its length.")
-    if end - start > MAX_SPAN_S:
-        raise InvalidRequest(f"{end - start:.0f} s is longer than a clip may be ({MAX_SPAN_S:.0f} s): cut a shorter "
+    if end - start > MAX_EXPORT_S:
+        raise InvalidRequest(f"{end - start:.0f} s is longer than a clip may be ({MAX_EXPORT_S:.0f} s): cut a shorter "
                              "span.")
     source, fallback = clip_sources(ctx, video_id)
-    out = ctx.config.clips_path / f"{_safe_id(video_id)}_span_{start:.2f}-{end:.2f}.mp4"
+    # named by the video (readable prefix + a hash of the whole id) and the version of its file: a re-indexed,
+    # changed file or another id that reads alike never gets this clip
+    out = ctx.config.clips_path / (f"{overview.video_tag(video_id)}_span_{start:.2f}-{end:.2f}_"
+                                   f"{overview.source_key(source)}.mp4")
     try:
         return cut_spans(source, [(start, end)], out, fallback), video
     except MvseError:

@@ -182,6 +182,12 @@ def merge_segments(db, embedder, segment_ids: list[int], *, actor: str,
             "transcript": _join([s["transcript"] for s in segs]),
             "thumbnail": next((s["thumbnail"] for s in segs if s["thumbnail"]), None),
         }
+        for key, what, limit in (("caption_edited", "caption", CAPTION_MAX), ("caption_ko", "Korean caption",
+                                                                                 CAPTION_MAX),
+                                 ("transcript", "transcript", TRANSCRIPT_MAX)):
+            if len(fields[key] or "") > limit:      # the editor could not save the merged segment any more
+                raise EditError(f"Merged, the {what} would be {len(fields[key])} characters long; the limit is "
+                                f"{limit}. Merge fewer segments, or shorten their {what}s first.")
         united = _unite_members(segs)
         delete_segments(conn, [s["id"] for s in rest])
         store.update_fields(conn, first["id"], fields)

@@ -87,8 +87,12 @@ def filmstrip_tiles(duration_s: float) -> int:
 
 
 def source_key(path: Path) -> str:
-    """Changes when the file does (another path, size or modification time) or what is made of it (``FORMAT``)."""
-    stat = path.stat()
+    """Changes when the file does (another path, size or modification time) or what is made of it (``FORMAT``).
+    NotFound when the file went away meanwhile."""
+    try:
+        stat = path.stat()
+    except OSError as err:
+        raise NotFound(f"The video's file {path.name} cannot be read ({err.strerror or err}).") from None
     return hashlib.sha1(f"{FORMAT}\0{path}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()[:16]
 
 
@@ -105,14 +109,14 @@ def probe(path: Path) -> Probe:
 
 
 # ---------------------------------------------------------------- cache files
-def _video_tag(video_id: str) -> str:
+def video_tag(video_id: str) -> str:
     """The file-name prefix of a video's files: readable, and unique through a hash of the whole id."""
     safe = re.sub(r"[^A-Za-z0-9_-]+", "_", video_id)[:60] or "video"
     return f"{safe}-{hashlib.sha1(video_id.encode()).hexdigest()[:8]}"
 
 
 def _cache_file(cfg: Config, video_id: str, kind: str, key: str, ext: str) -> Path:
-    return cfg.overview_path / f"{_video_tag(video_id)}.{kind}-{key}.{ext}"
+    return cfg.overview_path / f"{video_tag(video_id)}.{kind}-{key}.{ext}"
 
 
 def _lock(name: str) -> threading.Lock:
@@ -134,7 +138,7 @@ def remove_files(cfg: Config, video_id: str) -> int:
     """Delete every timeline file of a video (when it leaves the library); returns how many."""
     if not cfg.overview_path.is_dir():
         return 0
-    files = [f for f in cfg.overview_path.glob(f"{_video_tag(video_id)}.*") if ".part" not in f.name]
+    files = [f for f in cfg.overview_path.glob(f"{video_tag(video_id)}.*") if ".part" not in f.name]
     for f in files:
         f.unlink(missing_ok=True)
     return len(files)
@@ -143,7 +147,7 @@ def remove_files(cfg: Config, video_id: str) -> int:
 def _drop_older(cfg: Config, video_id: str, kind: str, keep: set[Path]) -> None:
     """Remove this video's files of this kind but ``keep`` (made from an earlier version of its source); temporary
     files are left to their writers."""
-    for old in cfg.overview_path.glob(f"{_video_tag(video_id)}.{kind}-*"):
+    for old in cfg.overview_path.glob(f"{video_tag(video_id)}.{kind}-*"):
         if old not in keep and ".part" not in old.name:
             old.unlink(missing_ok=True)
 

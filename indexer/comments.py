@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import re
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -45,6 +46,7 @@ from indexer.shutdown import Stopped, check
 
 RANGE_MAX_S = 120.0         # a longer "range" (0:00-15:00) marks no moment: its two ends count as two times
 PAGE_SIZE = 100             # the API's most per page, for threads and for replies
+BUSY_S = 600                # a fetch marked running that staged a page this recently is alive: not taken over
 RETRIES = 3                 # per request, on 5xx / 429 / network errors (the client's back-off: ≤ 1 + 2 + 4 s)
 
 
@@ -348,6 +350,7 @@ def youtube_client(cfg):
     import httplib2
     from googleapiclient.discovery import build
 
+    _hide_key_in_client_logs()
     options = {"api_endpoint": cfg.youtube.api_base_url} if cfg.youtube.api_base_url else None
     return build("youtube", "v3", developerKey=cfg.youtube.api_key, static_discovery=True, cache_discovery=False,
                  http=httplib2.Http(timeout=cfg.youtube.timeout_s), client_options=options)
@@ -398,6 +401,31 @@ def _api_error(err, youtube_id: str) -> CommentsError:
     return CommentsError(f"YouTube refused the request {said}.", resumable=status >= 500 or status == 409)
 
 
+class _HideKey(logging.Filter):
+    """googleapiclient logs each retry with the request's address, which carries ``key=``: masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "key=" in text:
+            record.msg, record.args = _KEY_PARAM.sub(r"\1[redacted]", text), ()
+        return True
+
+
+_KEY_PARAM = re.compile(r"([?&]key=)[^&\s]+")
+_HIDE_KEY = _HideKey()
+
+
+def _hide_key_in_client_logs() -> None:
+    """Every googleapiclient logger (a filter on a logger covers its own records only) masks ``key=``."""
+    import googleapiclient.discovery  # noqa: F401 - its modules create their loggers on import
+    import googleapiclient.http  # noqa: F401
+
+    for name in list(logging.root.manager.loggerDict):
+        logger = logging.getLogger(name)
+        if name.split(".")[0] == "googleapiclient" and _HIDE_KEY not in logger.filters:
+            logger.addFilter(_HIDE_KEY)
+
+
 def _execute(request, youtube_id: str, key: str):
     import httplib2
     from googleapiclient.errors import HttpError
@@ -442,6 +470,7 @@ def fetch_youtube_comments(db, cfg, video_id: str, youtube: str, progress: bool 
     start over). Raises ``CommentsError`` saying what was kept and how to continue."""
     youtube_id = youtube_video_id(youtube)
     key = cfg.youtube.api_key
+    _hide_key_in_client_logs()
     if not key:
         raise CommentsError("Fetching comments from YouTube needs an API key: set youtube.api_key in the config (a "
                             "YouTube Data API v3 key: Google Cloud Console → APIs & Services → Credentials).")
@@ -450,6 +479,12 @@ def fetch_youtube_comments(db, cfg, video_id: str, youtube: str, progress: bool 
     with db.connection() as conn:
         duration_s = get_video(conn, video_id)["duration_s"]
         state = store.fetch_state(conn, video_id)
+        if state is not None and state["status"] == "running" and \
+                (datetime.now(timezone.utc) - state["updated_at"]).total_seconds() < BUSY_S:
+            raise CommentsError(f"Another fetch of this video's comments is running (its last page came "
+                                f"{(datetime.now(timezone.utc) - state['updated_at']).total_seconds():.0f} s ago): "
+                                "wait for it to finish; a fetch that died is taken over after "
+                                f"{BUSY_S // 60} minutes.", resumable=True)
         resume = (not restart and state is not None and state["status"] != "done"
                   and state["youtube_id"] == youtube_id and state["pages"] > 0)
         if resume:
@@ -485,6 +520,10 @@ def fetch_youtube_comments(db, cfg, video_id: str, youtube: str, progress: bool 
         if isinstance(err, Stopped):
             raise
         raise CommentsError(f"{err} {kept}", resumable=err.resumable) from None
+    except BaseException as err:             # anything else: the fetch is not running any more either
+        with db.connection() as conn:
+            store.fetch_stopped(conn, video_id, first_line(err).replace(key, "…"))
+        raise
     run.truncated = token is not None
     with db.connection() as conn:
         comments = [Comment(**c) for c in store.staged_comments(conn, video_id)][:limit]

@@ -36,6 +36,7 @@ MAX_CLIP_S = 60.0
 SNAP_S = 3.0                 # an end moves to a shot change this close
 COMMENT_WEIGHT = 1.0
 SUMMARY_WEIGHT = 0.7
+SUMMARY_MOMENTS = 2 * MAX_N   # asked of the summary whatever n: its (Gemini) answer is cached once
 SAME_SIGNAL = 0.25           # a signal's further moments inside one clip count a quarter
 EVIDENCE_CHARS = 80
 
@@ -48,7 +49,8 @@ def _quote(text: str, limit: int = EVIDENCE_CHARS) -> str:
 @dataclass
 class Clip:
     """A candidate clip; ``score`` sums its signals: each signal's strongest moment in it at full weight, its
-    other moments here at ``SAME_SIGNAL`` (two signals agreeing outrank one signal repeating itself)."""
+    other moments here at ``SAME_SIGNAL`` of theirs, together at most ``SAME_SIGNAL`` of the strongest (two signals
+    agreeing outrank one signal repeating itself)."""
     start_s: float
     end_s: float
     peak_s: float
@@ -71,7 +73,8 @@ class Clip:
             self.start_s, self.end_s = min(self.start_s, other.start_s), max(self.end_s, other.end_s)
         for source, values in other.weights.items():
             self.weights.setdefault(source, []).extend(values)
-        self.score = sum(max(v) + SAME_SIGNAL * (sum(v) - max(v)) for v in self.weights.values())
+        self.score = sum(max(v) * (1 + min(SAME_SIGNAL, SAME_SIGNAL * (sum(v) - max(v)) / max(v)))
+                         if max(v) > 0 else 0.0 for v in self.weights.values())
         self.reasons += [r for r in other.reasons if r not in self.reasons]
         self.sources |= other.sources
 
@@ -166,7 +169,8 @@ def highlights(ctx, video_id: str, member: str | None = None, n: int = DEFAULT_N
         moments = comment_moments(conn, video_id, duration)
     name = wanted[0][1] if wanted else None
     shots = sorted(float(b) for b in video.get("shot_boundaries") or [])
-    summary = key_moments(ctx, video_id, member=name, n=max(10, 2 * int(n)))
+    summary = key_moments(ctx, video_id, member=name, n=SUMMARY_MOMENTS)   # one cached answer for every n
+    summary = {**summary, "moments": summary["moments"][:max(10, 2 * int(n))]}
     candidates = _comment_clips(moments, duration, shots) + _summary_clips(summary, duration, shots)
     if name:
         candidates = [c for c in candidates

@@ -374,6 +374,8 @@ def _loudness(ctx, video_id: str, rows: list[TimelineRow]) -> tuple[np.ndarray |
         doc = json.loads(waveform_file(ctx.config, video_id, path).read_text())
     except MvseError as err:
         return None, None, err.message
+    except OSError as err:                    # ffmpeg missing or the file unreadable: the other signals still count
+        return None, None, f"the audio could not be read ({err})"
     if not doc.get("peaks"):
         reason = doc.get("reason") or "the video's audio is empty"
         return None, None, reason[0].upper() + reason[1:] + "."

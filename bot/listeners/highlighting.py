@@ -69,8 +69,8 @@ async def run_highlights(respond, command: dict, context):
     try:
         message = await asyncio.to_thread(highlights_for, app_context(context), text[:300], command.get("user_id"))
     except InvalidRequest as err:
-        message = {"text": err.message, "blocks": [{"type": "section", "text": {"type": "mrkdwn",
-                                                                                 "text": blocks.escape(err.message)}}]}
+        said = blocks.escape(err.message)
+        message = {"text": said, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": said}}]}
     except Exception:  # noqa: BLE001 - the user gets a message, the log gets the traceback
         log.exception("highlights for %r failed", text)
         message = {"text": "베스트 장면을 찾지 못했어요 (highlights failed on the server; see its log)."}

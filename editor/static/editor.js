@@ -245,7 +245,10 @@
       if (state.selected === id) state.selected = state.selection.size ? [...state.selection].pop() : null;
     } else if (mode === "range" && state.anchor !== null && segById(state.anchor)) {
       const a = state.segments.indexOf(segById(state.anchor)), b = state.segments.indexOf(segById(id));
-      state.selection = new Set(state.segments.slice(Math.min(a, b), Math.max(a, b) + 1).map((x) => x.id));
+      const rows = document.querySelector("#segments tbody").rows;      // rows the filter hides stay out of it
+      state.selection = new Set(state.segments.slice(Math.min(a, b), Math.max(a, b) + 1)
+        .filter((x) => { const r = rows[state.segments.indexOf(x)]; return !r || !r.hidden || x.id === id || x.id === state.anchor; })
+        .map((x) => x.id));
       state.selected = id;
     } else {
       if (mode === "toggle") state.selection.add(id); else state.selection = new Set(id === null ? [] : [id]);
@@ -457,9 +460,8 @@
       (out.segments.length === 1 ? "" : "s") + " · one history entry" : "Nothing changed";
   });
 
-  const retime = (changes) => act(async () => {
-    const body = { changes: changes.map((c) => ({ ...c, version: segById(c.id).version })) };
-    await api("POST", "/api/segments/retime", body);
+  const retime = (changes) => act(async () => {      // versions as the drag saw them: a change since is a 409
+    await api("POST", "/api/segments/retime", { changes });
     await afterChange(state.selected || undefined);
   }).then(() => renderTimeline());     // a refused drag snaps back
 

@@ -237,7 +237,7 @@
       }
       for (let i = first; i < last; i++) {
         const s = segs[i];
-        const live = this.drag && this.drag.preview[s.id];
+        const live = (this.drag && this.drag.preview[s.id]) || (this.saving && this.saving[s.id]);
         const a = live ? live[0] : s.start, b = live ? live[1] : s.end;
         const left = this.x(a), width = Math.max(1, (b - a) * this.scale);
         let e = this.blocks.get(s.id);
@@ -307,7 +307,9 @@
       this.stage.addEventListener("pointerdown", (ev) => this._down(ev));
       this.stage.addEventListener("pointermove", (ev) => this._move(ev));
       this.stage.addEventListener("pointerup", (ev) => this._up(ev));
-      this.stage.addEventListener("pointercancel", () => { this.drag = null; this.redraw(); });
+      this.stage.addEventListener("pointercancel", () => {
+        this.drag = null; delete this.root.dataset.dragging; this.hover.hidden = true; this.redraw();
+      });
       this.stage.addEventListener("pointerleave", () => { if (!this.drag) this.hover.hidden = true; });
     }
 
@@ -354,7 +356,8 @@
         hi = s.end - MIN_LEN_S;
         lo = touching ? touching.start + MIN_LEN_S : (prev ? prev.end : 0);
       }
-      return { id, side, seg: s, touching, lo, hi, from: side === "end" ? s.end : s.start, to: null, preview: {} };
+      return { id, side, seg: s, touching, lo, hi, from: side === "end" ? s.end : s.start, to: null, preview: {},
+               versions: { [s.id]: s.version, ...(touching ? { [touching.id]: touching.version } : {}) } };
     }
 
     _snap(t, skip) {
@@ -396,8 +399,10 @@
       if (d) {
         this.drag = null; delete this.root.dataset.dragging;
         if (d.to !== null && Math.abs(d.to - d.from) > 1e-4) {
-          const changes = Object.entries(d.preview).map(([id, [start, end]]) => ({ id: Number(id), start, end }));
-          this.o.onRetime(changes);        // the page saves it (one history entry) and redraws from the answer
+          const changes = Object.entries(d.preview).map(([id, [start, end]]) =>
+            ({ id: Number(id), version: d.versions[id], start, end }));
+          this.saving = d.preview;        // shown where it was dropped until the page has the server's answer
+          Promise.resolve(this.o.onRetime(changes)).finally(() => { this.saving = null; this.redraw(); });
         }
         this.redraw();
         return;

@@ -129,3 +129,13 @@ def test_selection_routes_answer_with_the_usual_statuses(client, seeded):
     assert r.status_code == 422
     r = client.post("/api/segments/delete", json={"segment_ids": [seeded[2]], "versions": {str(seeded[2]): 1}})
     assert r.status_code == 200 and r.json()["deleted"] == [seeded[2]]
+
+
+def test_a_merge_whose_joined_text_would_pass_the_limits_is_refused(ctx, db, seeded):
+    from edits.operations import CAPTION_MAX, merge_segments, update_segment
+
+    update_segment(ctx.db, ctx.embedder, seeded[0], actor="ed", expected_version=1, caption="a" * CAPTION_MAX)
+    original = _state(db)
+    with pytest.raises(EditError, match="Merge fewer segments"):
+        merge_segments(ctx.db, ctx.embedder, seeded[:2], actor="ed")
+    assert _state(db) == original

@@ -41,12 +41,14 @@ QUOTA = _error(403, "quotaExceeded", "The request cannot be completed because yo
 
 class FakeYouTube:
     """``videos``: YouTube id → list of threads. ``quota``: requests answered before every next one is refused
-    with quotaExceeded (None: no limit). ``requests`` logs (path, params) of each request."""
+    with quotaExceeded (None: no limit); ``unavailable``: requests answered 503 first. ``requests`` logs (path, params)
+    of each request."""
 
     def __init__(self, videos: dict[str, list[dict]], key: str = "test-key", page_size: int = 100,
                  disabled: tuple[str, ...] = ()):
         self.videos, self.key, self.page_size, self.disabled = videos, key, page_size, set(disabled)
         self.quota: int | None = None
+        self.unavailable = 0            # requests to answer 503 (a server hiccup the client retries) before the others
         self.requests: list[tuple[str, dict]] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -78,6 +80,9 @@ class FakeYouTube:
         self.requests.append((path, params))
         if params.get("key") != self.key:
             return 400, BAD_KEY
+        if self.unavailable > 0:
+            self.unavailable -= 1
+            return 503, _error(503, "backendError", "Service unavailable", "global")
         if self.quota is not None:
             if self.quota <= 0:
                 return 403, QUOTA

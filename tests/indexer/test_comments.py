@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 from pathlib import Path
@@ -318,3 +319,28 @@ def test_youtube_refusals_name_the_fix(write_config, db, fake_youtube, capsys):
     assert code == 2 and "Comments are turned off" in err and "comments VIDEO FILE" in err
     with db.connection() as conn:
         assert conn.execute("SELECT count(*) AS n FROM comments").fetchone()["n"] == 0
+
+
+def test_retries_after_a_server_hiccup_never_log_the_key(write_config, db, fake_youtube, capsys, caplog):
+    with db.connection() as conn:
+        add_video(conn, "v1", duration_s=600)
+    cfg = str(write_config(youtube={"api_key": "test-key", "api_base_url": fake_youtube.url}))
+    fake_youtube.unavailable = 1                     # one 503: the client waits and asks again
+    with caplog.at_level(logging.DEBUG):
+        assert main(["comments", "v1", "--youtube", YT, "--config", cfg, "--no-progress"]) == 0
+    retries = [r.getMessage() for r in caplog.records if "retry" in r.getMessage()]
+    assert retries and all("key=[redacted]" in m for m in retries)
+    assert not any("test-key" in r.getMessage() for r in caplog.records)
+    assert "test-key" not in capsys.readouterr().err
+
+
+def test_a_second_fetch_while_one_runs_is_refused(write_config, db, fake_youtube, capsys):
+    from db.comments import start_fetch
+
+    with db.connection() as conn:
+        add_video(conn, "v1", duration_s=600)
+        start_fetch(conn, "v1", YT)                   # a fetch under way (it staged a page just now)
+    cfg = str(write_config(youtube={"api_key": "test-key", "api_base_url": fake_youtube.url}))
+    assert main(["comments", "v1", "--youtube", YT, "--config", cfg, "--no-progress"]) == 1
+    assert "Another fetch of this video's comments is running" in capsys.readouterr().err
+    assert fake_youtube.requests == []
