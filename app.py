@@ -37,7 +37,7 @@ def create_app(cfg: Config, db=None, embedder=None, translator=None, query_trans
     from bot.slack import mount_slack
     from core.gemini import translator_from_config
     from core.query_translation import query_translator_from_config
-    from editor import api, media, pages
+    from editor import api, media, pages, people
     from search import api as search_api
 
     if db is None:
@@ -96,7 +96,7 @@ def create_app(cfg: Config, db=None, embedder=None, translator=None, query_trans
             f"The request holds a value that cannot be stored or looked up ({first_line(err)}). Remove NUL "
             "characters and unpaired surrogates from texts and ids, and keep numbers within 64-bit range."))
 
-    for router in (search_api.router, api.router, media.router, pages.router):
+    for router in (search_api.router, api.router, media.router, pages.router, people.router):
         app.include_router(router)
     mount_slack(app, ctx)
     return app

@@ -90,6 +90,10 @@ class FacesConfig(_Section):
     min_det_score: float = Field(default=0.5, ge=0.0, le=1.0)
     sample_fps: float = Field(default=1.0, gt=0)
     min_votes: int = Field(default=1, ge=1)
+    # The gallery's quality gate (core/face_quality.py): a face enters a member's gallery only when it passes all three.
+    gallery_min_face_px: int = Field(default=40, ge=1)
+    gallery_min_det_score: float = Field(default=0.6, ge=0.0, le=1.0)
+    gallery_min_sharpness: float = Field(default=40.0, ge=0.0)
 
 
 class AsrConfig(_Section):
@@ -199,6 +203,11 @@ class Config(_Section):
     def clips_path(self) -> Path:
         """Where exported clips (MP4 cuts of segments) are written."""
         return self.data_path / "clips"
+
+    @property
+    def faces_path(self) -> Path:
+        """Where the gallery's face crops (``<member_faces.id>.jpg``) and photos awaiting a choice are kept."""
+        return self.data_path / "faces"
 
     @property
     def overview_path(self) -> Path:

@@ -128,7 +128,7 @@ def cmd_enroll(args, cfg, db, embedder) -> int:
 
     faces = face_model_from_config(cfg) if args.images else None
     check_models({"models.faces": faces})
-    member_id, n = enroll(db, args.name, args.images, args.alias, faces, group=args.group)
+    member_id, n = enroll(db, cfg, args.name, args.images, args.alias, faces, group=args.group)
     print(f"member {args.name!r} (id {member_id}): {n} face(s) added"
           + (f", aliases {', '.join(args.alias)}" if args.alias else "")
           + ("; run `python -m indexer index --retag` to tag indexed videos" if n else ""))

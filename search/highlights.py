@@ -32,7 +32,9 @@ log = logging.getLogger(__name__)
 DEFAULT_N = 5
 MAX_N = 20
 PAD_S = 10.0                 # a clip spans its peak ± 10 s, as the original "hot clips"
-MAX_CLIP_S = 60.0
+MAX_CLIP_S = 60.0            # a commented range is kept whole up to this
+MERGED_MAX_S = 40.0          # a clip grows by taking in neighbouring moments up to this
+MAX_REASONS = 3              # reasons shown per clip (the strongest first), then who is on screen
 SNAP_S = 3.0                 # an end moves to a shot change this close
 COMMENT_WEIGHT = 1.0
 SUMMARY_WEIGHT = 0.7
@@ -66,10 +68,10 @@ class Clip:
     def overlaps(self, other: Clip) -> bool:
         return self.start_s < other.end_s and other.start_s < self.end_s
 
-    def absorb(self, other: Clip) -> None:
+    def absorb(self, other: Clip, stretch: bool = True) -> None:
         """Take in an overlapping moment: its weights and reasons; its span only when its peak lies outside this one
-        (a moment inside the clip already is in it)."""
-        if not self.start_s <= other.peak_s <= self.end_s:
+        (a moment inside the clip already is in it) and ``stretch``."""
+        if stretch and not self.start_s <= other.peak_s <= self.end_s:
             self.start_s, self.end_s = min(self.start_s, other.start_s), max(self.end_s, other.end_s)
         for source, values in other.weights.items():
             self.weights.setdefault(source, []).extend(values)
@@ -125,24 +127,17 @@ def _summary_clips(summary: dict, duration: float, shots: list[float]) -> list[C
 
 
 def fuse(candidates: list[Clip], n: int) -> list[Clip]:
-    """Best first; an overlapping candidate merges into the clip it overlaps (unless that grows past MAX_CLIP_S: then
-    it is dropped, the better clip there stays)."""
+    """Best first. A candidate overlapping one clip already taken joins it (its score and reasons; its span too when
+    its peak lies outside the clip and the union stays within ``MERGED_MAX_S``); one overlapping two clips, or that
+    would stretch a clip too far, is left out. Taken clips never overlap."""
     taken: list[Clip] = []
     for c in sorted(candidates, key=lambda c: -c.score):
-        host = next((t for t in taken if t.overlaps(c)), None)
-        if host is None:
+        hits = [t for t in taken if t.overlaps(c)]
+        if not hits:
             taken.append(c)
-        elif max(host.end_s, c.end_s) - min(host.start_s, c.start_s) <= MAX_CLIP_S:
-            host.absorb(c)                         # else: too far to join, and too close to be a clip of its own
-    # merging may have made two clips touch: join those as well
-    taken.sort(key=lambda c: c.start_s)
-    joined: list[Clip] = []
-    for c in taken:
-        if joined and joined[-1].overlaps(c) and max(c.end_s, joined[-1].end_s) - joined[-1].start_s <= MAX_CLIP_S:
-            joined[-1].absorb(c)
-        else:
-            joined.append(c)
-    return sorted(joined, key=lambda c: -c.score)[:n]
+        elif len(hits) == 1:
+            hits[0].absorb(c, stretch=max(hits[0].end_s, c.end_s) - min(hits[0].start_s, c.start_s) <= MERGED_MAX_S)
+    return sorted(taken, key=lambda c: -c.score)[:n]
 
 
 def _on_screen(segments: list[dict], a: float, b: float) -> list[dict]:
@@ -179,6 +174,7 @@ def highlights(ctx, video_id: str, member: str | None = None, n: int = DEFAULT_N
     for rank, clip in enumerate(fuse(candidates, int(n)), 1):
         seen = _on_screen(segments, clip.start_s, clip.end_s)
         members = sorted({m for s in seen for m in _names(s)}, key=lambda m: (m != name, m))   # theirs first
+        clip.reasons = clip.reasons[:MAX_REASONS]
         if members:
             clip.reasons.append(f"{', '.join(members)} on screen")
         at_peak = min(seen, key=lambda s: (not (s["start_s"] <= clip.peak_s < s["end_s"]), not s.get("thumbnail"),

@@ -29,11 +29,13 @@ def test_overlapping_moments_merge_and_the_best_come_first():
     assert out[0].sources == {"comments", "summary"} and abs(out[0].score - 1.6) < 1e-9
 
 
-def test_a_neighbour_that_would_make_a_clip_too_long_stays_out():
+def test_a_neighbour_vouches_for_a_clip_but_stretches_it_only_so_far_and_clips_never_overlap():
     a = Clip(100.0, 150.0, 125.0, 1.0, ["a"], {"comments"})
     b = Clip(140.0, 170.0, 160.0, 0.5, ["b"], {"summary"})
-    out = fuse([a, b], 5)
-    assert [(x.start_s, x.end_s, x.score) for x in out] == [(100.0, 150.0, 1.0)]
+    c = Clip(160.0, 180.0, 170.0, 0.4, ["c"], {"summary"})
+    out = fuse([a, b, c], 5)
+    assert [(x.start_s, x.end_s, x.reasons) for x in out] == [(100.0, 150.0, ["a", "b"]), (160.0, 180.0, ["c"])]
+    assert abs(out[0].score - 1.5) < 1e-9
 
 
 def test_two_signals_agreeing_outrank_one_signal_repeating_itself():

@@ -1,0 +1,181 @@
+// Members page: members with their gallery faces, aliases and group; enrol faces from photos in two steps
+// (detect → choose a face per photo → save). Plain JS, no build step; server text goes in through textContent only.
+(function () {
+  "use strict";
+  const root = document.getElementById("members");
+  if (!root) return;
+  const $ = (id) => document.getElementById(id);
+
+  function el(tag, attrs, text) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "class") e.className = v; else if (k.startsWith("data-") || k.startsWith("aria-")) e.setAttribute(k, v);
+      else e[k] = v;
+    }
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+
+  async function api(method, url, body) {
+    const opts = { method, headers: { "Accept": "application/json" }, credentials: "same-origin" };
+    if (body instanceof FormData) opts.body = body;
+    else if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
+    const res = await fetch(url, opts);
+    let data = null;
+    try { data = await res.json(); } catch (e) { data = null; }
+    if (!res.ok) {
+      let msg = data && data.detail ? data.detail : res.status + " " + res.statusText;
+      if (Array.isArray(msg)) msg = msg.map((d) => (d.loc || []).join(".") + ": " + d.msg).join("; ");
+      throw new Error(msg);
+    }
+    return data;
+  }
+
+  function banner(text) { $("m-banner").textContent = text; $("m-banner").hidden = !text; }
+  async function run(fn) {
+    try { banner(""); await fn(); } catch (err) { banner(err.message); }
+  }
+
+  // ------------------------------------------------------------------ rendering
+  function faceTile(f) {
+    const li = el("li", { class: "m-face", "data-face": f.id });
+    if (f.url) li.append(el("img", { src: f.url, alt: "", width: 96, height: 96, loading: "lazy" }));
+    else li.append(el("span", { class: "m-noimg" }, "no picture"));
+    const facts = [f.photo || "", f.width && f.height ? f.width + "×" + f.height + " px" : "",
+                   f.det_score !== null && f.det_score !== undefined ? "score " + Number(f.det_score).toFixed(2) : ""];
+    li.title = facts.filter(Boolean).join(" · ");
+    li.append(el("span", { class: "m-face-name" }, f.photo || "(earlier enrolment)"));
+    const rm = el("button", { type: "button", class: "quiet m-face-remove", title: "Remove this face from the gallery",
+                              "aria-label": "Remove face" }, "×");
+    rm.addEventListener("click", () => run(async () => {
+      if (!confirm("Remove this face from the gallery?")) return;
+      await api("DELETE", "/api/member-faces/" + f.id);
+      await load();
+    }));
+    li.append(rm);
+    return li;
+  }
+
+  function memberCard(m) {
+    const li = el("li", { class: "m-card", "data-member": m.id, "data-name": m.name });
+    const head = el("div", { class: "m-head" });
+    head.append(el("h2", {}, m.name));
+    const group = el("input", { class: "m-group", value: m.group || "", placeholder: "group", "aria-label": "Group" });
+    group.addEventListener("change", () => run(async () => {
+      await api("PATCH", "/api/members/" + m.id, { group: group.value });
+    }));
+    head.append(group);
+    li.append(head);
+
+    const aliases = el("div", { class: "m-aliases" });
+    aliases.append(el("span", { class: "m-label" }, "Aliases"));
+    for (const a of m.aliases) {
+      const chip = el("span", { class: "chip m-alias", "data-alias": a }, a);
+      const x = el("button", { type: "button", class: "quiet", title: "Remove alias", "aria-label": "Remove alias " + a }, "×");
+      x.addEventListener("click", () => run(async () => {
+        await api("DELETE", "/api/members/" + m.id + "/aliases?alias=" + encodeURIComponent(a));
+        await load();
+      }));
+      chip.append(x);
+      aliases.append(chip);
+    }
+    const form = el("form", { class: "m-alias-add" });
+    const input = el("input", { placeholder: "add alias", "aria-label": "New alias", maxLength: 100 });
+    form.append(input, el("button", { type: "submit" }, "Add"));
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      if (!input.value.trim()) return;
+      run(async () => { await api("POST", "/api/members/" + m.id + "/aliases", { alias: input.value }); await load(); });
+    });
+    aliases.append(form);
+    li.append(aliases);
+
+    const gallery = el("ul", { class: "m-gallery" });
+    for (const f of m.faces) gallery.append(faceTile(f));
+    if (!m.faces.length) gallery.append(el("li", { class: "muted m-nofaces" }, "No gallery faces yet."));
+    li.append(gallery);
+    li.append(enrolBox(m));
+    return li;
+  }
+
+  // ------------------------------------------------------------------ enrolment: detect, choose, save
+  function enrolBox(m) {
+    const box = el("div", { class: "m-enrol" });
+    const label = el("label", { class: "button" }, "Add photos…");
+    const file = el("input", { type: "file", accept: "image/*", multiple: true, class: "m-file" });
+    label.append(file);
+    const previews = el("div", { class: "m-previews" });
+    const save = el("button", { type: "button", class: "primary m-save", hidden: true }, "Save chosen faces");
+    box.append(label, previews, save);
+    const uploads = [];       // {upload, chosen, photo}
+
+    file.addEventListener("change", () => run(async () => {
+      for (const f of Array.from(file.files)) {
+        const form = new FormData();
+        form.append("photo", f, f.name);
+        const status = el("p", { class: "muted" }, "Looking for faces in " + f.name + "…");
+        previews.append(status);
+        let answer;
+        try { answer = await api("POST", "/api/members/detect", form); } finally { status.remove(); }
+        const entry = { upload: answer.upload, chosen: answer.chosen, photo: answer.photo };
+        uploads.push(entry);
+        previews.append(photoPreview(answer, entry));
+      }
+      file.value = "";
+      save.hidden = !uploads.some((u) => u.chosen !== null);
+      root.dataset.detected = String(uploads.length);
+    }));
+
+    save.addEventListener("click", () => run(async () => {
+      const choices = uploads.filter((u) => u.chosen !== null).map((u) => ({ upload: u.upload, face: u.chosen }));
+      await api("POST", "/api/members/" + m.id + "/faces", { choices });
+      await load();
+    }));
+    return box;
+  }
+
+  function photoPreview(answer, entry) {
+    const wrap = el("fieldset", { class: "m-photo", "data-upload": answer.upload });
+    wrap.append(el("legend", {}, answer.photo + " · " + answer.faces.length + " face(s) found"));
+    if (!answer.faces.length) wrap.append(el("p", { class: "error" }, "No face found in this photo."));
+    const name = "pick-" + answer.upload;
+    for (const f of answer.faces) {
+      const opt = el("label", { class: "m-candidate" + (f.reasons.length ? " refused" : "") });
+      const radio = el("input", { type: "radio", name, value: String(f.index), disabled: f.reasons.length > 0,
+                                  checked: f.index === answer.chosen });
+      radio.addEventListener("change", () => { entry.chosen = f.index; });
+      opt.append(radio, el("img", { src: f.crop, alt: "", width: 96, height: 96 }));
+      opt.append(el("span", { class: "m-facts" },
+                    f.width + "×" + f.height + " px · score " + Number(f.det_score).toFixed(2) +
+                    " · sharpness " + Math.round(f.sharpness)));
+      for (const r of f.reasons) opt.append(el("span", { class: "m-reason" }, r));
+      wrap.append(opt);
+    }
+    const skip = el("label", { class: "m-skip" });
+    const none = el("input", { type: "radio", name, value: "", checked: answer.chosen === null });
+    none.addEventListener("change", () => { entry.chosen = null; });
+    skip.append(none, document.createTextNode(" don't use this photo"));
+    wrap.append(skip);
+    return wrap;
+  }
+
+  // ------------------------------------------------------------------ load
+  async function load() {
+    const data = await api("GET", "/api/people");
+    const list = $("m-list");
+    list.replaceChildren(...data.members.map(memberCard));
+    $("m-empty").hidden = data.members.length > 0;
+    root.dataset.ready = "1";
+  }
+
+  $("m-create").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    run(async () => {
+      const aliases = $("m-new-aliases").value.split(",").map((s) => s.trim()).filter(Boolean);
+      await api("POST", "/api/members", { name: $("m-new-name").value, group: $("m-new-group").value || null, aliases });
+      $("m-create").reset();
+      await load();
+    });
+  });
+  run(load);
+})();
