@@ -36,7 +36,7 @@ from edits.rematch import rematch_members
 
 MODEL, DIM = "buffalo_l", 512
 IDENTITIES, MEMBERS = 200, 50
-NOISE = 0.9                          # a detection: unit(identity + NOISE * random unit)
+NOISE = 1.1                          # a detection: unit(identity + NOISE * random unit)
 PER_SEGMENT, SEGMENT_S = 10, 5.0
 
 
@@ -60,7 +60,7 @@ class Faces:
     def __init__(self, seed: int = 7):
         self.rng = np.random.default_rng(seed)
         base = unit(self.rng.normal(size=(IDENTITIES // 2, DIM)))
-        self.identities = unit(np.repeat(base, 2, axis=0) + 0.8 * unit(self.rng.normal(size=(IDENTITIES, DIM))))
+        self.identities = unit(np.repeat(base, 2, axis=0) + 0.5 * unit(self.rng.normal(size=(IDENTITIES, DIM))))
 
     def of(self, who: np.ndarray) -> np.ndarray:
         return unit(self.identities[who] + NOISE * unit(self.rng.normal(size=(len(who), DIM))))

@@ -53,8 +53,8 @@ def marked(snippet: dict) -> Markup:
 
 
 templates.env.filters["marked"] = marked
-STATIC_FILES = {"editor.js": "text/javascript", "timeline.js": "text/javascript", "editor.css": "text/css",
-                "members.js": "text/javascript"}
+STATIC_FILES = {"page.js": "text/javascript", "editor.js": "text/javascript", "timeline.js": "text/javascript",
+                "members.js": "text/javascript", "editor.css": "text/css"}
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 

@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.auth import Principal
 from core.context import AppContext, get_context, require_principal
 from core.face_quality import GalleryRules
-from edits import people
 from editor.pages import page_principal, templates
+from edits import people
 
 MEMBERS_PAGE = "/members"
 FACE_CROP = "/member-faces/{face_id}.jpg"
@@ -70,7 +70,8 @@ def members_page(request: Request, ctx: AppContext = Depends(get_context)):
 
 @router.get("/api/people")
 def list_people(ctx: AppContext = Depends(get_context), _: Principal = Depends(require_principal)):
-    """(``GET /api/members`` is the editor's plain list.) Every member with its group, aliases (its own name left out) and gallery faces (``url`` of the crop)."""
+    """Every member with its group, aliases (its own name left out) and gallery faces (``url`` of the crop).
+    ``GET /api/members`` stays the editor's plain list."""
     members = people.people(ctx.db)
     for m in members:
         for f in m["faces"]:
@@ -105,7 +106,7 @@ def remove_alias(member_id: int, alias: str = Query(max_length=people.NAME_MAX),
 
 
 @router.post("/api/members/detect")
-def detect_faces(photo: UploadFile = File(...), ctx: AppContext = Depends(get_context),
+def detect_faces(photo: Annotated[UploadFile, File()], ctx: AppContext = Depends(get_context),
                  _: Principal = Depends(require_principal)):
     """Every face in one photo, largest first, each with its crop and ``reasons`` (empty: the gate accepts it);
     nothing is saved yet."""
@@ -117,13 +118,13 @@ def detect_faces(photo: UploadFile = File(...), ctx: AppContext = Depends(get_co
 def save_faces(member_id: int, body: FacesBody, ctx: AppContext = Depends(get_context),
                _: Principal = Depends(require_principal)):
     ids = people.save_choices(ctx.db, ctx.config, member_id, [(c.upload, c.face) for c in body.choices])
-    return {"faces": ids}
+    return {"faces": ids, "retagged": people.retag_after_gallery_change(ctx, member_id)}
 
 
 @router.delete("/api/member-faces/{face_id}")
 def remove_face(face_id: int, ctx: AppContext = Depends(get_context), _: Principal = Depends(require_principal)):
-    people.remove_face(ctx.db, ctx.config, face_id)
-    return {"ok": True}
+    member_id = people.remove_face(ctx.db, ctx.config, face_id)
+    return {"ok": True, "retagged": people.retag_after_gallery_change(ctx, member_id)}
 
 
 @router.get(FACE_CROP, include_in_schema=False)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import logging
 import re
 import secrets
 import threading
@@ -24,10 +25,12 @@ from pathlib import Path
 import numpy as np
 import psycopg
 
-from core.errors import InvalidRequest, MvseError, NotFound
+from core.errors import InvalidRequest, MvseError, NotFound, first_line
 from core.face_quality import FaceMeasures, GalleryRules, measure, reasons_for
 from db.members import list_members, upsert_member
 from indexer.faces import DetectedFace, FaceModel
+
+log = logging.getLogger(__name__)
 
 CROP_PX = 112
 PENDING_TTL_S = 3600
@@ -313,13 +316,36 @@ def remove_alias(db, member_id: int, alias: str) -> None:
             raise NotFound(f"The member has no alias {alias!r}.")
 
 
-def remove_face(db, cfg, face_id: int) -> None:
+def remove_face(db, cfg, face_id: int) -> int:
+    """Delete a gallery face (and its crop); returns its member's id."""
     with db.connection() as conn:
-        row = conn.execute("DELETE FROM member_faces WHERE id = %s RETURNING crop", (face_id,)).fetchone()
+        row = conn.execute("DELETE FROM member_faces WHERE id = %s RETURNING member_id, crop", (face_id,)).fetchone()
     if row is None:
         raise NotFound(f"There is no gallery face {face_id}.")
     if row["crop"]:
         (cfg.faces_path / Path(row["crop"]).name).unlink(missing_ok=True)
+    return row["member_id"]
+
+
+def retag_after_gallery_change(ctx, member_id: int) -> dict:
+    """Re-match the library's stored faces that a change of this member's gallery can affect
+    (``edits.rematch``; manual tags are never touched). Returns what changed, in words and numbers, for the page:
+    ``{"added", "removed", "videos", "text"}``; a failure is reported, not raised (the gallery change stands and
+    ``python -m indexer index --retag`` does the same)."""
+    from edits.rematch import rematch_members
+
+    try:
+        report = rematch_members(ctx.db, ctx.config, [member_id], embedder=ctx.embedder)
+    except Exception as err:  # noqa: BLE001 - the gallery is saved either way; the page says what to run
+        log.exception("re-matching member %s failed", member_id)
+        return {"added": 0, "removed": 0, "videos": {}, "text": f"The library was not re-matched ({first_line(err)}): "
+                                                                  "run python -m indexer index --retag."}
+    added, removed = len(report["tags_added"]), len(report["tags_removed"])
+    videos = report["videos"]
+    text = (f"Re-matched the library: {added} tag(s) added, {removed} removed in {len(videos)} video(s) "
+            f"({report['detections_checked']} stored face(s) checked)." if added or removed else
+            f"Re-matched the library: no tag changed ({report['detections_checked']} stored face(s) checked).")
+    return {"added": added, "removed": removed, "videos": videos, "text": text}
 
 
 def crop_file(db, cfg, face_id: int) -> Path:

@@ -17,14 +17,7 @@
                   marks: { in: null, out: null }, draftMembers: null, history: [], bulkAdd: [], bulkRemove: [] };
 
   // ------------------------------------------------------------------ helpers
-  function el(tag, attrs, text) {
-    const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (k === "class") e.className = v; else if (k.startsWith("data-")) e.setAttribute(k, v); else e[k] = v;
-    }
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    return e;
-  }
+  const { el, api } = window.MVSE;
   const fmt = (t) => (t === null || t === undefined) ? "–" : Number(t).toFixed(2);
   const duration = () => (state.video && state.video.duration_s) || player.duration || 1;
 
@@ -35,22 +28,6 @@
     $("banner").className = offerReload ? "banner conflict" : "banner";
   }
   function clearBanner() { $("banner").hidden = true; }
-
-  async function api(method, url, body) {
-    const opts = { method, headers: { "Accept": "application/json" }, credentials: "same-origin" };
-    if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
-    const res = await fetch(url, opts);
-    let data = null;
-    try { data = await res.json(); } catch (e) { data = null; }
-    if (!res.ok) {
-      let msg = data && data.detail ? data.detail : res.status + " " + res.statusText;
-      if (Array.isArray(msg)) msg = msg.map((d) => (d.loc || []).join(".") + ": " + d.msg).join("; ");
-      const err = new Error(msg);
-      err.status = res.status;
-      throw err;
-    }
-    return data;
-  }
 
   // Operations run one after another (a key pressed while one is under way waits its turn, it is not lost).
   let queue = Promise.resolve();

@@ -6,32 +6,11 @@
   if (!root) return;
   const $ = (id) => document.getElementById(id);
 
-  function el(tag, attrs, text) {
-    const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (k === "class") e.className = v; else if (k.startsWith("data-") || k.startsWith("aria-")) e.setAttribute(k, v);
-      else e[k] = v;
-    }
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    return e;
-  }
+  const { el, api } = window.MVSE;
 
-  async function api(method, url, body) {
-    const opts = { method, headers: { "Accept": "application/json" }, credentials: "same-origin" };
-    if (body instanceof FormData) opts.body = body;
-    else if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
-    const res = await fetch(url, opts);
-    let data = null;
-    try { data = await res.json(); } catch (e) { data = null; }
-    if (!res.ok) {
-      let msg = data && data.detail ? data.detail : res.status + " " + res.statusText;
-      if (Array.isArray(msg)) msg = msg.map((d) => (d.loc || []).join(".") + ": " + d.msg).join("; ");
-      throw new Error(msg);
-    }
-    return data;
-  }
 
   function banner(text) { $("m-banner").textContent = text; $("m-banner").hidden = !text; }
+  function said(text) { $("m-status").textContent = text; }      // what a gallery change did to the library
   async function run(fn) {
     try { banner(""); await fn(); } catch (err) { banner(err.message); }
   }
@@ -49,8 +28,9 @@
                               "aria-label": "Remove face" }, "×");
     rm.addEventListener("click", () => run(async () => {
       if (!confirm("Remove this face from the gallery?")) return;
-      await api("DELETE", "/api/member-faces/" + f.id);
+      const out = await api("DELETE", "/api/member-faces/" + f.id);
       await load();
+      said(out.retagged.text);
     }));
     li.append(rm);
     return li;
@@ -128,8 +108,9 @@
 
     save.addEventListener("click", () => run(async () => {
       const choices = uploads.filter((u) => u.chosen !== null).map((u) => ({ upload: u.upload, face: u.chosen }));
-      await api("POST", "/api/members/" + m.id + "/faces", { choices });
+      const out = await api("POST", "/api/members/" + m.id + "/faces", { choices });
       await load();
+      said(out.retagged.text);
     }));
     return box;
   }

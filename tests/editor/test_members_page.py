@@ -60,10 +60,10 @@ def test_members_aliases_and_group(api, db):
         normalized = {r["normalized"] for r in conn.execute(
             "SELECT normalized FROM member_aliases WHERE member_id = %s", (mid,))}
     assert {"haerin", "해린"} <= normalized          # the same normalisation as `indexer enroll --alias`
-    from search.query import parse_query
+    from search.query import load_aliases, parse_query
 
     with db.connection() as conn:
-        parsed = parse_query(conn, "해린이가 춤추는 장면")     # a particle after the alias still finds her
+        parsed = parse_query("해린이가 춤추는 장면", load_aliases(conn))  # a particle after the alias
     assert [p.name for p in parsed.members] == ["Kang Haerin"]
 
     assert api.delete(f"/api/members/{mid}/aliases", params={"alias": "해린"}).status_code == 200
@@ -176,6 +176,9 @@ def test_enrol_in_the_browser_matches_the_cli(browser, app_factory, face_config,
     page.wait_for_selector(f"{card} .m-gallery .m-face img")
     wait_for(lambda: page.evaluate(f"document.querySelector(\"{card} .m-face img\").naturalWidth") == 112,
              "the crop is shown")
+    obama = ".m-card[data-name='Barack Obama']"                      # a second photo, detected but not saved
+    page.set_input_files(f"{obama} .m-file", str(asset("faces/enroll/obama/obama.jpg")))
+    page.wait_for_selector(f"{obama} .m-photo .m-candidate img")
     page.screenshot(path=str(artifacts_dir / "members_page.png"), full_page=True)
     assert not errors
 
@@ -183,7 +186,57 @@ def test_enrol_in_the_browser_matches_the_cli(browser, app_factory, face_config,
     assert main(["enroll", "CLI copy", str(photo), "--config", str(cfg)]) == 0
     web, cli = _gallery(db, "Lin-Manuel Miranda"), _gallery(db, "CLI copy")
     assert len(web) == len(cli) == 1
-    a, b = np.asarray(web[0]["embedding"], dtype=np.float32), np.asarray(cli[0]["embedding"], dtype=np.float32)
+    a, b = web[0]["embedding"].to_numpy(), cli[0]["embedding"].to_numpy()
     assert float(a @ b / np.linalg.norm(a) / np.linalg.norm(b)) > 0.999
     assert (web[0]["face_w"], web[0]["face_h"]) == (cli[0]["face_w"], cli[0]["face_h"])
     assert cli[0]["crop"] == f"{cli[0]['id']}.jpg"
+
+
+def test_the_quality_gate_alone():
+    from core.face_quality import GalleryRules, check_face
+    from indexer.faces import DetectedFace
+
+    rules = GalleryRules(min_face_px=40, min_det_score=0.6, min_sharpness=40)
+    sharp = np.indices((200, 200)).sum(axis=0) % 8 < 4                  # stripes: strong edges
+    image = np.repeat((sharp * 255).astype(np.uint8)[:, :, None], 3, axis=2)
+    face = DetectedFace(bbox=(10.0, 10.0, 110.0, 130.0), det_score=0.9, embedding=np.zeros(4, np.float32))
+    assert check_face(image, face, rules) == []
+    flat = np.full_like(image, 128)
+    small = DetectedFace(bbox=(10.0, 10.0, 32.0, 38.0), det_score=0.41, embedding=face.embedding)
+    assert check_face(flat, small, rules) == [
+        "face is 22×28 px, smaller than 40 px", "detection score 0.41 < 0.60",
+        "blurry: sharpness 0 < 40 (variance of the Laplacian)"]
+
+
+def test_a_file_that_is_not_a_photo(api):
+    r = api.post("/api/members/detect", files={"photo": ("notes.png", b"not a picture", "image/png")})
+    assert r.status_code == 400 and "cannot read the photo notes.png" in r.json()["detail"]
+
+
+def test_a_gallery_change_re_matches_the_library_and_says_how_many_tags_changed(api, db, face_config, tiny_embedder):
+    from edits.people import face_model, load_rgb
+    from indexer.faces import largest_face
+    from tests.factories import add_segment, add_video
+
+    model = face_model(face_config)
+    face = largest_face(model.detect(load_rgb(asset(PHOTO))))
+    with db.connection() as conn:                    # a face the indexer saw in a video, nobody's yet
+        add_video(conn, "stage", duration_s=20.0)
+        sid = add_segment(conn, "stage", 0.0, 10.0, tiny_embedder, caption="a man sings")
+        conn.execute("INSERT INTO face_detections (video_id, t_s, bbox, det_score, model, embedding) "
+                     "VALUES ('stage', 4.0, %s, 0.9, %s, %s)", (list(face.bbox), model.name, face.embedding.tolist()))
+    mid = api.post("/api/members", json={"name": "Lin-Manuel Miranda"}).json()["id"]
+    upload = _detect(api, "lmm.png", open(asset(PHOTO), "rb").read())["upload"]
+    r = api.post(f"/api/members/{mid}/faces", json={"choices": [{"upload": upload, "face": 0}]})
+    assert r.status_code == 201
+    assert r.json()["retagged"]["added"] == 1 and r.json()["retagged"]["videos"] == {"stage": 1}
+    assert "1 tag(s) added, 0 removed in 1 video(s)" in r.json()["retagged"]["text"]
+    with db.connection() as conn:
+        tags = conn.execute("SELECT member_id, source FROM segment_members WHERE segment_id = %s", (sid,)).fetchall()
+    assert tags == [{"member_id": mid, "source": "auto"}]
+    face_id = _member(api, "Lin-Manuel Miranda")["faces"][0]["id"]
+    r = api.delete(f"/api/member-faces/{face_id}")
+    assert r.status_code == 200 and r.json()["retagged"]["removed"] == 1
+    with db.connection() as conn:
+        assert conn.execute("SELECT count(*) AS n FROM segment_members WHERE segment_id = %s",
+                            (sid,)).fetchone()["n"] == 0
