@@ -5,10 +5,15 @@ steps: ``POST /api/members/detect`` (one photo, multipart) answers every face fo
 quality gate's verdict, and keeps them for an hour under an ``upload`` token; ``POST /api/members/{id}/faces``
 saves the chosen face of each photo, all in one transaction. Every route needs ``require_principal``; writes pass
 the app's WebGuard (same origin) like the rest of the API. Gallery crops are served only from ``cfg.faces_path``.
+
+Unknown faces (``edits.clusters``): ``GET /api/face-clusters`` lists the clusters of unmatched faces (clustering
+what is new first), ``POST /api/face-clusters/{id}/name`` says who one is; crops of stored detections are made from
+the video frame on first use (``/face-detections/{id}.jpg``).
 """
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, Response
@@ -18,10 +23,11 @@ from core.auth import Principal
 from core.context import AppContext, get_context, require_principal
 from core.face_quality import GalleryRules
 from editor.pages import page_principal, templates
-from edits import people
+from edits import clusters, people
 
 MEMBERS_PAGE = "/members"
 FACE_CROP = "/member-faces/{face_id}.jpg"
+DETECTION_CROP = "/face-detections/{detection_id}.jpg"
 Name = Annotated[str, Field(max_length=people.NAME_MAX)]
 
 router = APIRouter(tags=["members"])
@@ -54,6 +60,11 @@ class FacesBody(_Body):
     choices: Annotated[list[Choice], Field(min_length=1, max_length=50)]
 
 
+class ClusterName(_Body):
+    member_id: int | None = Field(default=None, description="an existing member")
+    name: Name | None = Field(default=None, description="or the name of a new member")
+
+
 def face_url(face_id: int) -> str:
     return FACE_CROP.format(face_id=face_id)
 
@@ -65,7 +76,8 @@ def members_page(request: Request, ctx: AppContext = Depends(get_context)):
         return who
     return templates.TemplateResponse(request, "members.html", {
         "actor": who.actor, "auth_enabled": bool(ctx.config.auth.token),
-        "face_model": ctx.config.models.faces, "rules": GalleryRules.from_config(ctx.config.faces)})
+        "face_model": ctx.config.models.faces, "rules": GalleryRules.from_config(ctx.config.faces),
+        "cluster_min_size": ctx.config.faces.cluster_min_size})
 
 
 @router.get("/api/people")
@@ -130,4 +142,33 @@ def remove_face(face_id: int, ctx: AppContext = Depends(get_context), _: Princip
 @router.get(FACE_CROP, include_in_schema=False)
 def serve_face(face_id: int, ctx: AppContext = Depends(get_context), _: Principal = Depends(require_principal)):
     return FileResponse(people.crop_file(ctx.db, ctx.config, face_id), media_type="image/jpeg",
+                        headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.get("/api/face-clusters")
+def list_face_clusters(ctx: AppContext = Depends(get_context), _: Principal = Depends(require_principal)):
+    """Unknown faces: clusters of unmatched detections with at least ``faces.cluster_min_size`` faces, each with
+    sample crops (``samples``: [{"id", "url"}]) and where they appear (``where``: videos with ``faces``,
+    ``first_s`` and ``url`` into the editor)."""
+    out = clusters.unknown_faces(ctx.db, ctx.config)
+    for c in out:
+        c["samples"] = [{"id": d, "url": DETECTION_CROP.format(detection_id=d)} for d in c["samples"]]
+        for w in c["where"]:
+            w["url"] = f"/videos/{quote(w['video_id'], safe='')}" + (
+                f"?segment={w['segment_id']}" if w["segment_id"] is not None else "")
+    return {"clusters": out, "min_size": ctx.config.faces.cluster_min_size}
+
+
+@router.post("/api/face-clusters/{cluster_id}/name")
+def name_face_cluster(cluster_id: int, body: ClusterName, ctx: AppContext = Depends(get_context),
+                      _: Principal = Depends(require_principal)):
+    """"This is …": a few of the cluster's best faces enter the member's gallery (a new member for ``name``)
+    through the quality gate; the library is re-matched. ``refused``: the faces skipped, with the gate's reasons."""
+    return clusters.name_cluster(ctx, cluster_id, member_id=body.member_id, name=body.name)
+
+
+@router.get(DETECTION_CROP, include_in_schema=False)
+def serve_detection(detection_id: int, ctx: AppContext = Depends(get_context),
+                    _: Principal = Depends(require_principal)):
+    return FileResponse(clusters.detection_crop(ctx.db, ctx.config, detection_id), media_type="image/jpeg",
                         headers={"Cache-Control": "private, max-age=3600"})

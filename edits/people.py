@@ -278,29 +278,29 @@ def people(db) -> list[dict]:
     return [{**m, "faces": by_member.get(m["id"], [])} for m in members]
 
 
-def _clean(text: str | None) -> str:
+def clean_text(text: str | None) -> str:
     return " ".join((text or "").split())[:NAME_MAX]
 
 
 def create_member(db, name: str, group: str | None, aliases: list[str]) -> int:
-    name = _clean(name)
+    name = clean_text(name)
     if not name:
         raise InvalidRequest("A member needs a name.")
     with db.connection() as conn:
         if conn.execute("SELECT 1 FROM members WHERE name = %s", (name,)).fetchone():
             raise InvalidRequest(f"There is already a member called {name!r}.", status_code=409)
-        return upsert_member(conn, name, _clean(group) or None, [_clean(a) for a in aliases])
+        return upsert_member(conn, name, clean_text(group) or None, [clean_text(a) for a in aliases])
 
 
 def set_group(db, member_id: int, group: str | None) -> None:
     with db.connection() as conn:
         member_row(conn, member_id)
-        conn.execute("UPDATE members SET group_name = %s WHERE id = %s", (_clean(group) or None, member_id))
+        conn.execute("UPDATE members SET group_name = %s WHERE id = %s", (clean_text(group) or None, member_id))
 
 
 def add_alias(db, member_id: int, alias: str) -> None:
     """Stored with its normalized form by the same code as ``indexer enroll --alias`` (``upsert_member``)."""
-    alias = _clean(alias)
+    alias = clean_text(alias)
     if not alias:
         raise InvalidRequest("An alias cannot be empty.")
     with db.connection() as conn:

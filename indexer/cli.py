@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="counts, the recorded models, and every video (state, segments, edited, failure reason)")
     st.add_argument("--json", action="store_true", help="the same as JSON")
 
+    sub.add_parser("clusters", parents=[common],
+                   help="group new unmatched faces into the Members page's Unknown faces (incremental)")
     rm = sub.add_parser("remove", parents=[common],
                         help="remove videos from the library (rows and thumbnails; never the media file)")
     rm.add_argument("videos", nargs="+", metavar="VIDEO", help="video id (as `status` lists them)")
@@ -242,6 +244,15 @@ def video_table(videos: list[dict], width: int = 120) -> str:
     return "\n".join(lines)
 
 
+def cmd_clusters(args, cfg, db, embedder) -> int:
+    from edits.clusters import update_clusters
+
+    r = update_clusters(db, cfg)
+    print(f"clustered {r['assigned']} new unmatched face(s): {r['new_clusters']} new cluster(s); "
+          f"{r['released']} face(s) left their cluster (matched since), {r['removed_clusters']} cluster(s) emptied")
+    return 0
+
+
 def cmd_remove(args, cfg, db, embedder) -> int:
     from core.errors import NotFound
     from edits.videos import VideoHasEdits, remove_video
@@ -295,7 +306,7 @@ def cmd_comments(args, cfg, db, embedder) -> int:
 
 COMMANDS = {"index": cmd_index, "enroll": cmd_enroll, "import-legacy": cmd_import_legacy,
             "translate": cmd_translate, "reembed": cmd_reembed, "status": cmd_status, "remove": cmd_remove,
-            "comments": cmd_comments}
+            "comments": cmd_comments, "clusters": cmd_clusters}
 
 
 ADDS_VECTORS = {"index", "import-legacy", "reembed"}

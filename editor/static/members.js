@@ -140,13 +140,60 @@
     return wrap;
   }
 
+  // ------------------------------------------------------------------ unknown faces: clusters, "this is…"
+  let members = [];
+
+  function clusterCard(c) {
+    const li = el("li", { class: "u-card", "data-cluster": c.id });
+    const crops = el("div", { class: "u-samples" });
+    for (const s of c.samples) crops.append(el("img", { src: s.url, alt: "", width: 80, height: 80, loading: "lazy" }));
+    li.append(crops);
+    const where = el("p", { class: "u-where" }, "Seen " + c.size + " times in: ");
+    c.where.forEach((w, i) => {
+      if (i) where.append(document.createTextNode(", "));
+      const a = el("a", { href: w.url, title: "first at " + Number(w.first_s).toFixed(1) + " s" },
+                   (w.title || w.video_id) + " (" + w.faces + ")");
+      where.append(a);
+    });
+    li.append(where);
+    const form = el("form", { class: "u-name" });
+    const pick = el("select", { "aria-label": "An existing member" });
+    pick.append(el("option", { value: "" }, "— a member —"));
+    for (const m of members) pick.append(el("option", { value: String(m.id) }, m.name));
+    const name = el("input", { placeholder: "or a new member's name", "aria-label": "New member's name", maxLength: 100 });
+    form.append(pick, name, el("button", { type: "submit", class: "primary" }, "This is…"));
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const body = name.value.trim() ? { name: name.value.trim() } : pick.value ? { member_id: Number(pick.value) } : null;
+      if (!body) { banner("Choose a member or type a new member's name."); return; }
+      run(async () => {
+        const out = await api("POST", "/api/face-clusters/" + c.id + "/name", body);
+        const skipped = out.refused.map((r) => "face " + r.detection_id + ": " + r.reasons.join(", "));
+        $("u-status").textContent = "Added " + out.faces.length + " face(s) to the gallery. " + out.retagged.text +
+          (skipped.length ? " Skipped " + skipped.join("; ") + "." : "");
+        await load();
+      });
+    });
+    li.append(form);
+    return li;
+  }
+
+  async function loadUnknown() {
+    const data = await api("GET", "/api/face-clusters");
+    $("u-list").replaceChildren(...data.clusters.map(clusterCard));
+    $("u-empty").hidden = data.clusters.length > 0;
+  }
+
   // ------------------------------------------------------------------ load
   async function load() {
     const data = await api("GET", "/api/people");
+    members = data.members;
     const list = $("m-list");
     list.replaceChildren(...data.members.map(memberCard));
     $("m-empty").hidden = data.members.length > 0;
     root.dataset.ready = "1";
+    await loadUnknown();
+    root.dataset.unknown = "1";
   }
 
   $("m-create").addEventListener("submit", (ev) => {
