@@ -94,6 +94,8 @@ class FacesConfig(_Section):
     gallery_min_face_px: int = Field(default=40, ge=1)
     gallery_min_det_score: float = Field(default=0.6, ge=0.0, le=1.0)
     gallery_min_sharpness: float = Field(default=40.0, ge=0.0)
+    # At most this many gallery faces per member and face model (teaching from the editor stops there).
+    gallery_cap: int = Field(default=30, ge=1)
     # Unknown faces (edits/clusters.py): unmatched detections grouped by cosine similarity to a cluster's centroid.
     cluster_threshold: float = Field(default=0.5, ge=-1.0, le=1.0)
     cluster_min_size: int = Field(default=3, ge=1)

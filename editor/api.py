@@ -21,7 +21,7 @@ from core.subtitle_files import FORMATS, subtitle_file
 from db import members, videos
 from db.segments import get_segments, video_segment_ids
 from db.videos import get_video
-from edits import clips, history, operations
+from edits import clips, history, operations, teach
 from edits.operations import CAPTION_MAX, MEMBERS_MAX, NAME_MAX, SELECTION_MAX, TRANSCRIPT_MAX
 from edits.videos import remove_video
 from search import highlights
@@ -47,6 +47,10 @@ class SegmentPatch(_Body):
     members: Names | None = Field(default=None, description="the full list of member names")
     start: float | None = None
     end: float | None = None
+
+
+class TeachBody(_Body):
+    member: str = Field(max_length=NAME_MAX, description="a member tagged on the segment (name or alias)")
 
 
 class SplitBody(_Body):
@@ -196,6 +200,14 @@ def patch_segment(segment_id: int, body: SegmentPatch, ctx: AppContext = Depends
                                      transcript=body.transcript)
 
 
+@router.post("/segments/{segment_id}/teach")
+def teach_gallery(segment_id: int, body: TeachBody, ctx: AppContext = Depends(get_context),
+                  who: Principal = Depends(require_principal)):
+    """Faces of the segment enter the member's gallery (quality gate, cap); the library is re-matched for the
+    member and its look-alikes. One history entry; reverting it removes the faces and re-matches again."""
+    return teach.teach_gallery(ctx, segment_id, body.member, actor=who.actor)
+
+
 @router.post("/segments/{segment_id}/split")
 def split(segment_id: int, body: SplitBody, ctx: AppContext = Depends(get_context),
           who: Principal = Depends(require_principal)):
@@ -244,4 +256,4 @@ def delete(segment_id: int, version: int = Query(..., description="the version y
 
 @router.post("/history/{history_id}/revert")
 def revert(history_id: int, ctx: AppContext = Depends(get_context), who: Principal = Depends(require_principal)):
-    return history.revert_history(ctx.db, ctx.embedder, history_id, actor=who.actor)
+    return history.revert_history(ctx.db, ctx.embedder, history_id, actor=who.actor, cfg=ctx.config)

@@ -116,7 +116,7 @@ def _frame(path: Path, t_s: float) -> np.ndarray:
         return np.asarray(img.convert("RGB"))
 
 
-def _face_in_frame(db, cfg, det: dict) -> tuple[np.ndarray, tuple]:
+def face_in_frame(db, cfg, det: dict) -> tuple[np.ndarray, tuple]:
     """The decoded frame of a detection and its box in that frame's pixels. The video's own file is what the
     indexer decoded; when only the playable copy is there, the box is scaled to the copy's width."""
     with db.connection() as conn:
@@ -133,6 +133,23 @@ def _face_in_frame(db, cfg, det: dict) -> tuple[np.ndarray, tuple]:
         k = rgb.shape[1] / size["width"]
         box = tuple(v * k for v in box)
     return rgb, box
+
+
+def judge_detection(db, cfg, det: dict, rules: GalleryRules) -> tuple[people.Chosen | None, list[str]]:
+    """A stored detection (id, video_id, t_s, bbox, det_score, model, embedding) measured on its decoded frame by
+    the gallery's quality gate: (the face ready for ``people.save_gallery``, []) or (None, the reasons refused)."""
+    try:
+        rgb, box = face_in_frame(db, cfg, det)
+    except MvseError as err:
+        return None, [err.message]
+    m = measure(rgb, SimpleNamespace(bbox=box, det_score=det["det_score"] or 0.0))
+    reasons = reasons_for(m, rules)
+    if reasons:
+        return None, reasons
+    crop = people.crop_jpeg(rgb, box)
+    _cache_crop(cfg, det["id"], crop)
+    return people.Chosen(f"{det['video_id']} at {det['t_s']:.1f} s", f"video:{det['video_id']}@{det['t_s']}",
+                         det["model"], as_array(det["embedding"]), m, crop), []
 
 
 def _crop_path(cfg, detection_id: int) -> Path:
@@ -156,7 +173,7 @@ def detection_crop(db, cfg, detection_id: int) -> Path:
         det = sql.detection(conn, detection_id)
     if det is None:
         raise NotFound(f"There is no face detection {detection_id}.")
-    rgb, box = _face_in_frame(db, cfg, det)
+    rgb, box = face_in_frame(db, cfg, det)
     _cache_crop(cfg, detection_id, people.crop_jpeg(rgb, box))
     return path
 
@@ -200,20 +217,11 @@ def name_cluster(ctx, cluster_id: int, member_id: int | None = None, name: str |
     for det in best:
         if len(chosen) >= NAMED_FACES:
             break
-        try:
-            rgb, box = _face_in_frame(db, cfg, det)
-        except MvseError as err:
-            refused.append({"detection_id": det["id"], "reasons": [err.message]})
-            continue
-        m = measure(rgb, SimpleNamespace(bbox=box, det_score=det["det_score"] or 0.0))
-        reasons = reasons_for(m, rules)
+        face, reasons = judge_detection(db, cfg, det, rules)
         if reasons:
             refused.append({"detection_id": det["id"], "reasons": reasons})
-            continue
-        crop = people.crop_jpeg(rgb, box)
-        _cache_crop(cfg, det["id"], crop)
-        chosen.append(people.Chosen(f"{det['video_id']} at {det['t_s']:.1f} s", f"video:{det['video_id']}@{det['t_s']}",
-                                    det["model"], as_array(det["embedding"]), m, crop))
+        else:
+            chosen.append(face)
     if not chosen:
         why = "; ".join(f"face {r['detection_id']}: {', '.join(r['reasons'])}" for r in refused) or "it has no faces"
         raise InvalidRequest(f"None of this cluster's best faces can enter a gallery ({why}). Enrol a photo on the "

@@ -6,11 +6,19 @@ removed come back with their original ids, captions and members, and changed one
 A revert is refused (409, RevertConflict) when a segment the entry produced has other content now (edited
 or removed since; content is compared, not versions, so undoing several entries newest-first works),
 or a segment it removed exists again, or a restored range would overlap a newer segment.
+
+A "teach" entry (``edits.teach``: faces of a segment added to a member's gallery) is reverted differently: its
+gallery faces still there are removed (crops too), the same members are re-matched, and the taught segment's
+automatic tags are put back as they were; the revert entry keeps the ``gallery`` note. That revert cannot be
+reverted in turn (the removed faces are gone): teach the gallery again from the editor.
 """
 from __future__ import annotations
 
+from pathlib import Path
+from types import SimpleNamespace
+
 from db.members import member_by_id_or_name
-from db.segments import delete_segments, get_segments, insert_segment, refresh_search_fields, set_members
+from db.segments import add_members, delete_segments, get_segments, insert_segment, refresh_search_fields, set_members
 from db.videos import get_video
 from edits import store
 from edits.errors import EditError, NotFound, RevertConflict
@@ -42,6 +50,16 @@ def summarize(row: dict) -> str:
         return f"deleted {span(b[0])}"
     if op == "delete" and b:
         return f"deleted {len(b)} segments: " + ", ".join(span(s) for s in b[:5]) + (" …" if len(b) > 5 else "")
+    g = row.get("gallery") or {}
+    changes = f"{g.get('added', 0) + g.get('removed', 0)} tag(s) changed" if "added" in g else "library not re-matched"
+    if op == "teach" and g:
+        n = len(g.get("faces", []))
+        return f"taught {g.get('member')}'s gallery {n} face{'s' if n != 1 else ''} from #{g.get('segment_id')} " \
+               f"({changes})"
+    if op == "revert" and g:
+        n = len(g.get("faces", []))
+        return f"reverted history #{row.get('reverts')}: removed {n} face{'s' if n != 1 else ''} from " \
+               f"{g.get('member')}'s gallery ({changes})"
     if op == "revert":
         return f"reverted history #{row.get('reverts')}"
     if op in ("update", "retime") and len(a) == 1:
@@ -166,23 +184,87 @@ def _restore(conn, entry: dict, current: dict[int, dict]) -> list[int]:
     return [s["id"] for s in entry["before"]]
 
 
-def revert_history(db, embedder, history_id: int, *, actor: str) -> dict:
-    """Undo one history entry; returns the new ``revert`` entry (with its before/after snapshots)."""
+def revert_history(db, embedder, history_id: int, *, actor: str, cfg=None) -> dict:
+    """Undo one history entry; returns the new ``revert`` entry (with its before/after snapshots).
+    ``cfg`` (the configuration) is needed only to revert a "teach" entry."""
     with db.connection() as conn:
         head = store.history_entry(conn, history_id)
         if head is None:
             raise NotFound(f"History entry {history_id} does not exist.")
         store.lock_video(conn, head["video_id"])
         entry = store.history_entry(conn, history_id, lock=True)
-        touched = sorted({s["id"] for s in entry["before"]} | {s["id"] for s in entry["after"]})
-        current = {r["id"]: r for r in get_segments(conn, touched)}
-        _check_revertable(conn, entry, current)
-        before_now = [store.snapshot(current[s["id"]]) for s in entry["after"]]
-        restored = _restore(conn, entry, current)
-        if restored:
-            refresh_search_fields(conn, restored, embedder)
-        new_id = store.record_history(conn, entry["video_id"], "revert", actor, before_now,
-                                      store.snapshots(conn, restored), reverts=history_id)
-        store.mark_reverted(conn, history_id, new_id)
+        if entry["operation"] == "revert" and entry["gallery"]:
+            raise RevertConflict(f"Cannot revert history #{history_id}: it removed faces taught to "
+                                 f"{entry['gallery'].get('member')}'s gallery, and they are gone. Teach it again "
+                                 "from the editor (Teach the gallery on the segment).")
+        if entry["operation"] == "teach":
+            new_id, note = _untaught(conn, cfg, entry, actor)
+        else:
+            touched = sorted({s["id"] for s in entry["before"]} | {s["id"] for s in entry["after"]})
+            current = {r["id"]: r for r in get_segments(conn, touched)}
+            _check_revertable(conn, entry, current)
+            before_now = [store.snapshot(current[s["id"]]) for s in entry["after"]]
+            restored = _restore(conn, entry, current)
+            if restored:
+                refresh_search_fields(conn, restored, embedder)
+            new_id = store.record_history(conn, entry["video_id"], "revert", actor, before_now,
+                                          store.snapshots(conn, restored), reverts=history_id)
+            store.mark_reverted(conn, history_id, new_id)
+            return _public(store.history_entry(conn, new_id))
+    _rematch_untaught(db, cfg, embedder, entry, new_id, note)
+    with db.connection() as conn:
         return _public(store.history_entry(conn, new_id))
 
+
+def _untaught(conn, cfg, entry: dict, actor: str) -> tuple[int, dict]:
+    """Remove a teach entry's gallery faces (those still there) and record the revert; (its id, its note)."""
+    g = entry["gallery"] or {}
+    if cfg is None:
+        raise EditError("Reverting a taught gallery needs the configuration (its faces folder).")
+    if entry["reverted_by"] is not None:
+        raise RevertConflict(f"Cannot revert history #{entry['id']} (teach): history #{entry['reverted_by']} "
+                             "reverted it already.")
+    rows = conn.execute("DELETE FROM member_faces WHERE id = ANY(%s) RETURNING id, crop",
+                        (list(g.get("faces", [])),)).fetchall()
+    for r in rows:
+        if r["crop"]:
+            (cfg.faces_path / Path(r["crop"]).name).unlink(missing_ok=True)
+    snap = store.snapshots(conn, [g["segment_id"]]) if g.get("segment_id") else []
+    note = {**{k: g.get(k) for k in ("member_id", "member", "lookalikes", "segment_id")},
+            "faces": sorted(r["id"] for r in rows)}
+    new_id = store.record_history(conn, entry["video_id"], "revert", actor, snap, snap, reverts=entry["id"],
+                                  gallery=note)
+    store.mark_reverted(conn, entry["id"], new_id)
+    return new_id, note
+
+
+def _rematch_untaught(db, cfg, embedder, entry: dict, new_id: int, note: dict) -> None:
+    """After a teach's faces left the gallery: re-match its members, then give the taught segment back the
+    automatic tags it had when it was taught (its manual ones are untouched)."""
+    from edits.people import retag_after_gallery_change
+
+    ctx = SimpleNamespace(db=db, config=cfg, embedder=embedder)
+    retagged = retag_after_gallery_change(ctx, note["member_id"], note.get("lookalikes") or [])
+    was = [m for s in entry["before"] if s["id"] == note.get("segment_id") for m in s.get("members", [])
+           if m["source"] == "auto"]
+    with db.connection() as conn:
+        was = [m for m in was if conn.execute("SELECT 1 FROM members WHERE id = %s", (m["member_id"],)).fetchone()]
+        segment_id = note.get("segment_id")
+        now = get_segments(conn, [segment_id]) if segment_id else []
+        added, removed = retagged["added"], retagged["removed"]
+        if now:
+            auto_now = {m["member_id"] for m in now[0]["members"] if m["source"] == "auto"}
+            auto_was = {m["member_id"] for m in was}
+            if auto_now != auto_was:
+                conn.execute("DELETE FROM segment_members WHERE segment_id = %s AND source = 'auto'", (segment_id,))
+                add_members(conn, segment_id, was)
+                refresh_search_fields(conn, [segment_id], embedder)
+                # what the re-match did to this segment and was undone here is no change
+                by_rematch = {(t["member_id"], t["change"]) for t in retagged["where"] if t["segment_id"] == segment_id}
+                for mid in auto_now - auto_was:
+                    added -= 1 if (mid, "added") in by_rematch else 0
+                    removed += 0 if (mid, "added") in by_rematch else 1
+                for mid in auto_was - auto_now:
+                    removed -= 1 if (mid, "removed") in by_rematch else 0
+                    added += 0 if (mid, "removed") in by_rematch else 1
+        store.note_gallery(conn, new_id, {"added": added, "removed": removed})

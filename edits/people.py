@@ -327,25 +327,28 @@ def remove_face(db, cfg, face_id: int) -> int:
     return row["member_id"]
 
 
-def retag_after_gallery_change(ctx, member_id: int) -> dict:
+def retag_after_gallery_change(ctx, member_id: int, also: list[int] = ()) -> dict:
     """Re-match the library's stored faces that a change of this member's gallery can affect
-    (``edits.rematch``; manual tags are never touched). Returns what changed, in words and numbers, for the page:
-    ``{"added", "removed", "videos", "text"}``; a failure is reported, not raised (the gallery change stands and
-    ``python -m indexer index --retag`` does the same)."""
+    (``edits.rematch``; manual tags are never touched; ``also``: more members to re-match, e.g. look-alikes).
+    Returns what changed, in words and numbers, for the page: ``{"added", "removed", "videos", "where", "text"}``
+    (``where``: the tags changed, [{"segment_id", "video_id", "member", "change": "added"|"removed"}]); a failure
+    is reported, not raised (the gallery change stands and ``python -m indexer index --retag`` does the same)."""
     from edits.rematch import rematch_members
 
     try:
-        report = rematch_members(ctx.db, ctx.config, [member_id], embedder=ctx.embedder)
+        report = rematch_members(ctx.db, ctx.config, [member_id, *also], embedder=ctx.embedder)
     except Exception as err:  # noqa: BLE001 - the gallery is saved either way; the page says what to run
         log.exception("re-matching member %s failed", member_id)
-        return {"added": 0, "removed": 0, "videos": {}, "text": f"The library was not re-matched ({first_line(err)}): "
-                                                                  "run python -m indexer index --retag."}
+        return {"added": 0, "removed": 0, "videos": {}, "where": [],
+                "text": f"The library was not re-matched ({first_line(err)}): run python -m indexer index --retag."}
     added, removed = len(report["tags_added"]), len(report["tags_removed"])
     videos = report["videos"]
+    where = [{**t, "change": "added"} for t in report["tags_added"]] + \
+        [{**t, "change": "removed"} for t in report["tags_removed"]]
     text = (f"Re-matched the library: {added} tag(s) added, {removed} removed in {len(videos)} video(s) "
             f"({report['detections_checked']} stored face(s) checked)." if added or removed else
             f"Re-matched the library: no tag changed ({report['detections_checked']} stored face(s) checked).")
-    return {"added": added, "removed": removed, "videos": videos, "text": text}
+    return {"added": added, "removed": removed, "videos": videos, "where": where, "text": text}
 
 
 def crop_file(db, cfg, face_id: int) -> Path:

@@ -19,7 +19,8 @@ SNAPSHOT_FIELDS = ("id", "video_id", "start_s", "end_s", "caption_auto", "captio
                    "transcript", "thumbnail", "version")
 CONTENT_FIELDS = ("video_id", "start_s", "end_s", "caption_auto", "caption_edited", "caption_ko", "transcript",
                   "thumbnail")
-HISTORY_COLUMNS = "id, video_id, operation, actor, created_at, segment_ids, before, after, reverts, reverted_by"
+HISTORY_COLUMNS = ("id, video_id, operation, actor, created_at, segment_ids, before, after, reverts, reverted_by, "
+                   "gallery")
 # Gaps and overlaps smaller than this are rounding, not content.
 EPS = 1e-6
 MIN_LENGTH_S = 0.1
@@ -105,12 +106,14 @@ def update_fields(conn: psycopg.Connection, segment_id: int, fields: dict) -> No
 
 # ---------------------------------------------------------------- history
 def record_history(conn: psycopg.Connection, video_id: str, operation: str, actor: str, before: list[dict],
-                   after: list[dict], reverts: int | None = None) -> int:
+                   after: list[dict], reverts: int | None = None, gallery: dict | None = None) -> int:
+    """``gallery``: what a "teach" entry (or its revert) did to a member's gallery (migration 012)."""
     ids = sorted({s["id"] for s in before} | {s["id"] for s in after})
     row = conn.execute(
-        "INSERT INTO segment_history (video_id, operation, actor, segment_ids, before, after, reverts) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
-        (video_id, operation, actor, ids, Jsonb(_jsonable(before)), Jsonb(_jsonable(after)), reverts)).fetchone()
+        "INSERT INTO segment_history (video_id, operation, actor, segment_ids, before, after, reverts, gallery) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        (video_id, operation, actor, ids, Jsonb(_jsonable(before)), Jsonb(_jsonable(after)), reverts,
+         None if gallery is None else Jsonb(_jsonable(gallery)))).fetchone()
     return row["id"]
 
 
@@ -134,6 +137,11 @@ def history_entry(conn: psycopg.Connection, history_id: int, lock: bool = False)
 
 def mark_reverted(conn: psycopg.Connection, history_id: int, by: int) -> None:
     conn.execute("UPDATE segment_history SET reverted_by = %s WHERE id = %s", (by, history_id))
+
+
+def note_gallery(conn: psycopg.Connection, history_id: int, extra: dict) -> None:
+    """Add keys to an entry's ``gallery`` note (the re-match's counts, known after its own transaction)."""
+    conn.execute("UPDATE segment_history SET gallery = gallery || %s WHERE id = %s", (Jsonb(extra), history_id))
 
 
 def later_change(conn: psycopg.Connection, entry: dict, segment_id: int) -> dict | None:

@@ -187,6 +187,10 @@
       x.addEventListener("click", () => { state.draftMembers = names.filter((m) => m !== n); renderMemberChips(); });
       c.appendChild(x); chips.appendChild(c);
     }
+    const teach = $("d-teach-member"); const was = teach.value;    // only saved tags can teach a gallery
+    teach.replaceChildren(...s.members.map((n) => el("option", { value: n }, n)));
+    if (s.members.includes(was)) teach.value = was;
+    $("d-teach").disabled = !s.members.length;
     const sel = $("d-add-member");
     sel.replaceChildren(el("option", { value: "" }, "+ add member…"));
     for (const m of state.members) if (!names.includes(m.name)) sel.appendChild(el("option", { value: m.name }, m.name + (m.aliases.length ? " (" + m.aliases.join(", ") + ")" : "")));
@@ -378,11 +382,22 @@
   });
 
   let ackTimer = null;
-  function acknowledge(text) {           // a save is confirmed where the person looks, then fades
+  function acknowledge(text, ms = 4000) {   // a save is confirmed where the person looks, then fades
     $("d-saved").textContent = text;
     clearTimeout(ackTimer);
-    ackTimer = setTimeout(() => { $("d-saved").textContent = ""; }, 4000);
+    ackTimer = setTimeout(() => { $("d-saved").textContent = ""; }, ms);
   }
+
+  // A confirmed or corrected tag teaches the member's gallery; the server re-matches the library and says
+  // how many tags changed (one history entry, revertible).
+  const teachGallery = () => act(async () => {
+    const s = needSelected();
+    const member = $("d-teach-member").value;
+    if (!member) return;
+    const out = await api("POST", "/api/segments/" + s.id + "/teach", { member });
+    await afterChange(s.id);
+    acknowledge(out.retagged.text, 12000);
+  });
 
   const setBound = (which) => act(async () => {
     const s = selected();
@@ -537,6 +552,7 @@
 
   // ------------------------------------------------------------------ wiring
   $("d-form").addEventListener("submit", (ev) => { ev.preventDefault(); save(); });
+  $("d-teach").addEventListener("click", teachGallery);
   $("d-add-member").addEventListener("change", (ev) => {
     const s = selected(); const n = ev.target.value; if (!s || !n) return;
     state.draftMembers = [...(state.draftMembers || s.members), n]; renderMemberChips();
