@@ -345,8 +345,13 @@ def retag_after_gallery_change(ctx, member_id: int, also: list[int] = ()) -> dic
     videos = report["videos"]
     where = [{**t, "change": "added"} for t in report["tags_added"]] + \
         [{**t, "change": "removed"} for t in report["tags_removed"]]
-    text = (f"Re-matched the library: {added} tag(s) added, {removed} removed in {len(videos)} video(s) "
-            f"({report['detections_checked']} stored face(s) checked)." if added or removed else
+    with ctx.db.connection() as conn:
+        titles = {r["id"]: r["title"] for r in conn.execute("SELECT id, title FROM videos WHERE id = ANY(%s)",
+                                                             (list(videos),)).fetchall()}
+    named = ", ".join(f"{titles.get(v, v)} ({n})" for v, n in sorted(videos.items(), key=lambda kv: -kv[1])[:5])
+    more = f" and {len(videos) - 5} more" if len(videos) > 5 else ""
+    text = (f"Re-matched the library: {added} tag(s) added, {removed} removed in {len(videos)} video(s): "
+            f"{named}{more} ({report['detections_checked']} stored face(s) checked)." if added or removed else
             f"Re-matched the library: no tag changed ({report['detections_checked']} stored face(s) checked).")
     return {"added": added, "removed": removed, "videos": videos, "where": where, "text": text}
 

@@ -230,7 +230,7 @@ def test_a_gallery_change_re_matches_the_library_and_says_how_many_tags_changed(
     r = api.post(f"/api/members/{mid}/faces", json={"choices": [{"upload": upload, "face": 0}]})
     assert r.status_code == 201
     assert r.json()["retagged"]["added"] == 1 and r.json()["retagged"]["videos"] == {"stage": 1}
-    assert "1 tag(s) added, 0 removed in 1 video(s)" in r.json()["retagged"]["text"]
+    assert "1 tag(s) added, 0 removed in 1 video(s): stage (1)" in r.json()["retagged"]["text"]   # and where
     with db.connection() as conn:
         tags = conn.execute("SELECT member_id, source FROM segment_members WHERE segment_id = %s", (sid,)).fetchall()
     assert tags == [{"member_id": mid, "source": "auto"}]
