@@ -58,6 +58,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from concurrency_bench import MEMBERS, Server, minilm_dir  # noqa: E402
 from editor_bench import VIDEO_ID, build_library  # noqa: E402
 
+from core.records import clock  # noqa: E402 - the repository is on the path once concurrency_bench is imported
+
 YT_ID = "dQw4w9WgXcQ"
 EN = ["{t} the high note 😭", "{t} omg", "who else came back for {t}", "{t} best part of the whole concert",
       "{t} this part!!!", "{t} the crowd went crazy", "the way she smiled at {t}", "{t} goosebumps every time",
@@ -262,10 +264,6 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def clock(t: float) -> str:
-    from search.highlights import clock as hl_clock
-
-    return hl_clock(t)
 
 
 def on_planted(h: dict, hot: list[float]) -> float | None:

@@ -50,6 +50,12 @@ def clock(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+def one_line(text: str | None, limit: int) -> str:
+    """``text`` on one line (runs of whitespace as one space), cut to ``limit`` characters with "…"."""
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
 def time_range(start: float, end: float) -> str:
     return f"{clock(start)}–{clock(end)}"
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import uuid
 from pathlib import Path
 
@@ -29,12 +28,8 @@ MAX_JOINED_SEGMENTS = 50
 MAX_EXPORT_S = 600.0           # seconds of video one export (segments joined, or a span) may hold: 10 minutes
 
 
-def _safe_id(video_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", video_id)[:80] or "video"
-
-
 def clip_path(clips_dir: Path, video_id: str, segment_id: int, start: float, end: float) -> Path:
-    return clips_dir / f"{_safe_id(video_id)}_{segment_id}_{start:.2f}-{end:.2f}.mp4"
+    return clips_dir / f"{overview.video_tag(video_id)}_{segment_id}_{start:.2f}-{end:.2f}.mp4"
 
 
 def joined_clip_path(clips_dir: Path, video_id: str, segments: list[dict]) -> Path:
@@ -44,7 +39,7 @@ def joined_clip_path(clips_dir: Path, video_id: str, segments: list[dict]) -> Pa
     if len(ids) > 60:
         ids = f"{ids[:48].rsplit('-', 1)[0]}-and-{len(segments)}"
     spans = ";".join(f"{s['id']}:{s['start_s']:.3f}-{s['end_s']:.3f}" for s in segments)
-    return clips_dir / f"{_safe_id(video_id)}_{ids}_{hashlib.sha1(spans.encode()).hexdigest()[:12]}.mp4"
+    return clips_dir / f"{overview.video_tag(video_id)}_{ids}_{hashlib.sha1(spans.encode()).hexdigest()[:12]}.mp4"
 
 
 def download_name(title: str | None, start: float, end: float, parts: int = 1) -> str:

@@ -39,7 +39,7 @@ from urllib.parse import parse_qs, urlsplit
 from tqdm import tqdm
 
 from core.errors import MvseError, first_line
-from core.records import clock
+from core.records import clock, one_line
 from db import comments as store
 from db.videos import get_video
 from indexer.shutdown import Stopped, check
@@ -537,8 +537,7 @@ def report(run: CommentsRun, moments: list[dict], top: int = 5) -> str:
     """``comments: 20,000 read (12,345 with times, 15,678 mentions) → 412 moments; top: 10:43 (38 comments, …)``,
     then the top moments one a line."""
     def quote(text: str, n: int = 40) -> str:
-        text = " ".join(text.split())
-        return repr(text if len(text) <= n else text[:n - 1] + "…")
+        return repr(one_line(text, n))
 
     head = (f"comments: {run.comments:,} read ({run.with_times:,} with times, {run.mentions:,} mentions"
             + (f"; {run.past_end:,} past the video's end ignored" if run.past_end else "")

@@ -22,7 +22,7 @@ import logging
 from dataclasses import dataclass, field
 
 from core.errors import InvalidRequest
-from core.records import clock
+from core.records import clock, one_line
 from db.members import resolve_members
 from db.segments import get_segments, video_segment_ids
 from db.videos import get_video
@@ -41,11 +41,6 @@ SUMMARY_WEIGHT = 0.7
 SUMMARY_MOMENTS = 2 * MAX_N   # asked of the summary whatever n: its (Gemini) answer is cached once
 SAME_SIGNAL = 0.25           # a signal's further moments inside one clip count a quarter
 EVIDENCE_CHARS = 80
-
-
-def _quote(text: str, limit: int = EVIDENCE_CHARS) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 @dataclass
@@ -109,7 +104,7 @@ def _comment_clips(moments: list[dict], duration: float, shots: list[float]) -> 
         a, b = _window(m["time_s"], m["start_s"], m["end_s"], duration, shots)
         count = f"{m['mentions']} comment{'s' if m['mentions'] != 1 else ''}"
         likes = f" ({m['likes']} likes)" if m.get("likes") else ""
-        quote = f": ‘{_quote(m['evidence'][0]['text'])}’" if m.get("evidence") else ""
+        quote = f": ‘{one_line(m['evidence'][0]['text'], EVIDENCE_CHARS)}’" if m.get("evidence") else ""
         clips.append(Clip(a, b, m["time_s"], COMMENT_WEIGHT * m["weight"] / best,
                           [f"{count} at {clock(m['time_s'])}{likes}{quote}"], {"comments"}))
     return clips
@@ -121,7 +116,7 @@ def _summary_clips(summary: dict, duration: float, shots: list[float]) -> list[C
     for m in summary["moments"]:
         a, b = _window(m["time_s"], m["start_s"], m["end_s"], duration, shots)
         clips.append(Clip(a, b, m["time_s"], SUMMARY_WEIGHT * float(m.get("score") or 0.0),
-                          [f"{label}: {_quote(m['reason'], 3 * EVIDENCE_CHARS)}"] if m.get("reason") else [],
+                          [f"{label}: {one_line(m['reason'], 3 * EVIDENCE_CHARS)}"] if m.get("reason") else [],
                           {"summary"}))
     return clips
 

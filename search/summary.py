@@ -46,6 +46,7 @@ import numpy as np
 
 from core.errors import MvseError
 from core.gemini import MOMENTS_THEN, GeminiUnavailable
+from core.records import one_line
 from db.members import resolve_members
 from db.segments import segment_members
 from db.summaries import cached_summary, segments_with_centrality, store_summary
@@ -130,8 +131,9 @@ def _timeline_rows(conn, video_id: str) -> list[TimelineRow]:
     rows = segments_with_centrality(conn, video_id)
     members = segment_members(conn, [r["id"] for r in rows])
     return [TimelineRow(id=r["id"], start_s=float(r["start_s"]), end_s=float(r["end_s"]),
-                        caption=_one_line(r["caption_edited"] or r["caption_auto"]),
-                        caption_ko=_one_line(r["caption_ko"]), transcript=_one_line(r["transcript"]),
+                        caption=one_line(r["caption_edited"] or r["caption_auto"], FIELD_CHARS),
+                        caption_ko=one_line(r["caption_ko"], FIELD_CHARS),
+                        transcript=one_line(r["transcript"], FIELD_CHARS),
                         members=tuple(m["name"] for m in members[r["id"]]),
                         member_ids=frozenset(m["member_id"] for m in members[r["id"]]),
                         cosine=_positive(r["cosine"]))
@@ -141,11 +143,6 @@ def _timeline_rows(conn, video_id: str) -> list[TimelineRow]:
 def _positive(value) -> float:
     """A cosine as a score: NULL (no embedding) or NaN (a zero mean) as 0, below 0 as 0."""
     return float(value) if value is not None and math.isfinite(value) and value > 0 else 0.0
-
-
-def _one_line(text: str | None, limit: int = FIELD_CHARS) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
 # ---------------------------------------------------------------- Gemini: timeline, map, reduce, cache
@@ -266,7 +263,7 @@ def _check(item, lo: float, hi: float, spans: list[tuple[float, float]] | None) 
         return None, "no reason"
     if spans is not None and not any(a < end and b > start for a, b in spans):
         return None, "the member is not on screen then"
-    return {"start_s": round(start, 2), "end_s": round(end, 2), "reason": _one_line(reason, REASON_CHARS)}, None
+    return {"start_s": round(start, 2), "end_s": round(end, 2), "reason": one_line(reason, REASON_CHARS)}, None
 
 
 def _candidates(per_part: list[list[dict]], budget_chars: int) -> list[dict]:
@@ -412,7 +409,7 @@ def _phrase(kind: str, row: TimelineRow, who: tuple[int, str] | None, central: f
         said = row.caption or row.caption_ko or row.transcript
         how = "central to the video" if central >= CENTRAL_SAYS else \
             "related to the video" if central >= RELATED_SAYS else "off the video's main thread"
-        return f"{how}: '{_one_line(said, 60)}'" if said else how
+        return f"{how}: '{one_line(said, 60)}'" if said else how
     if kind == "loudness":
         return "loud moment (audio peak)"
     names = list(row.members)

@@ -49,3 +49,13 @@ def video_segments(db, video_id: str) -> list[dict]:
 
 def video_spans(db, video_id: str) -> list[tuple[float, float]]:
     return [(s["start_s"], s["end_s"]) for s in video_segments(db, video_id)]
+
+
+def segment_tags(db) -> dict[int, set[tuple[str, str]]]:
+    """Every segment's member tags: segment id → {(member name, "auto" | "manual")}."""
+    out: dict[int, set] = {}
+    with db.connection() as conn:
+        for r in conn.execute("SELECT sm.segment_id, m.name, sm.source FROM segment_members sm "
+                              "JOIN members m ON m.id = sm.member_id"):
+            out.setdefault(r["segment_id"], set()).add((r["name"], r["source"]))
+    return out

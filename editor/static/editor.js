@@ -502,9 +502,6 @@
 
   // ------------------------------------------------------------------ highlights
   // Asked for when the panel opens (the summary may take Gemini a few seconds the first time; then it is cached).
-  const clockText = (t) => { t = Math.max(0, t); const m = Math.floor(t / 60), sec = Math.floor(t % 60);
-    return m >= 60 ? Math.floor(m / 60) + ":" + String(m % 60).padStart(2, "0") + ":" + String(sec).padStart(2, "0")
-                   : m + ":" + String(sec).padStart(2, "0"); };
   const loadHighlights = () => act(async () => {
     const member = $("hl-member").value;
     $("hl-busy").hidden = false;
@@ -528,7 +525,7 @@
       const head = el("div", { class: "hl-head" });
       head.appendChild(el("b", {}, "★" + h.rank + " "));
       const play = el("button", { type: "button", class: "hl-play", title: "play it; its span becomes the in/out marks" },
-                      "▶ " + clockText(h.start) + "–" + clockText(h.end));
+                      "▶ " + window.MVSE.clock(h.start) + "–" + window.MVSE.clock(h.end));
       play.addEventListener("click", () => {
         state.marks = { in: h.start, out: h.end }; renderMarks();
         timeline.reveal(h.start); player.currentTime = h.start; player.play();

@@ -1,5 +1,5 @@
-// What every page script shares (window.MVSE): building elements (text only through textContent, never innerHTML)
-// and calling the JSON API (same-origin credentials; a refusal becomes an Error with the server's `detail` and the
+// What every page script shares (window.MVSE): building elements (text only through textContent, never innerHTML),
+// times as people read them, and calling the JSON API (same-origin credentials; a refusal becomes an Error with the server's `detail` and the
 // HTTP status). Plain JS, no build step; loaded before the page's own script.
 (function () {
   "use strict";
@@ -12,6 +12,13 @@
     }
     if (text !== undefined && text !== null) e.textContent = String(text);
     return e;
+  }
+
+  function clock(t, step) {          // 75.5 -> "1:15" (step < 1: "1:15.5"), 3725 -> "1:02:05"
+    const neg = t < 0 ? "-" : ""; t = Math.abs(t);
+    const h = Math.floor(t / 3600), m = Math.floor((t % 3600) / 60), s = t % 60;
+    const ss = step < 1 ? s.toFixed(1).padStart(4, "0") : String(Math.floor(s + 1e-6)).padStart(2, "0");
+    return neg + (h ? h + ":" + String(m).padStart(2, "0") : String(m)) + ":" + ss;
   }
 
   async function api(method, url, body) {
@@ -31,5 +38,5 @@
     return data;
   }
 
-  window.MVSE = { el, api };
+  window.MVSE = { el, api, clock };
 })();

@@ -15,12 +15,7 @@
   const DENSE = 300;                 // more segments than this in view: drawn on the canvas, not as elements
   const TICKS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
 
-  function clock(t, step) {          // 75.5 -> "1:15.5" (tenths only when the ruler's step needs them)
-    const neg = t < 0 ? "-" : ""; t = Math.abs(t);
-    const h = Math.floor(t / 3600), m = Math.floor((t % 3600) / 60), s = t % 60;
-    const ss = step < 1 ? s.toFixed(1).padStart(4, "0") : String(Math.floor(s + 1e-6)).padStart(2, "0");
-    return neg + (h ? h + ":" + String(m).padStart(2, "0") : String(m)) + ":" + ss;
-  }
+  const clock = window.MVSE.clock;   // (t, step): tenths only when the ruler's step needs them
 
   class Timeline {
     constructor(root, opts) {

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from indexer.cli import main
 from indexer.matching import as_array
 from indexer.pipeline import video_id_for
-from tests.helpers import asset
+from tests.helpers import asset, segment_tags
 
 PACK = "models/face_pack_small"
 LIN_PHOTO = "faces/enroll/lin_manuel_miranda/lin-manuel-miranda.png"
@@ -84,16 +84,6 @@ def _lin_detections(dets) -> list[dict]:
     return [d for d in dets if a <= d["t_s"] <= b]
 
 
-def _tags(db) -> dict[int, set[tuple[str, str]]]:
-    """segment id → {(member, source)}."""
-    out: dict[int, set] = {}
-    with db.connection() as conn:
-        for r in conn.execute("SELECT sm.segment_id, m.name, sm.source FROM segment_members sm "
-                              "JOIN members m ON m.id = sm.member_id"):
-            out.setdefault(r["segment_id"], set()).add((r["name"], r["source"]))
-    return out
-
-
 def _member_id(db, name: str) -> int:
     with db.connection() as conn:
         return conn.execute("SELECT id FROM members WHERE name = %s", (name,)).fetchone()["id"]
@@ -144,7 +134,7 @@ def test_naming_the_unknown_cluster_of_a_real_face_tags_its_segments(app_factory
         to_photo = [float(lin_photo @ _unit(as_array(g["embedding"]))) for g in gallery]
         assert len(gallery) == 3 and min(to_photo) >= 0.45            # his frames entered his gallery
 
-        tags = _tags(db)
+        tags = segment_tags(db)
         lin_segments = {_segment_at(segments, d["t_s"]) for d in lin}
         assert all(tags.get(s) and ("Lin-Manuel Miranda", "auto") in tags[s] for s in lin_segments)
         assert out["retagged"]["videos"].get(vid, 0) >= len(lin_segments)
@@ -176,14 +166,14 @@ def test_a_corrected_real_mismatch_teaches_the_gallery_and_one_revert_restores_i
 
     with TestClient(app_factory(cfg)) as api:
         assert api.post("/api/members", json={"name": "LMM"}).status_code == 201     # no gallery yet
-        first = _tags(db)
+        first = segment_tags(db)
         assert first[mismatched] == {("Alex", "auto")} and first[alex_own] == {("Alex", "auto")}
         assert not any(("LMM", "auto") in t for t in first.values())
         for sid, members in ((mismatched, ["LMM"]), (manual, ["Alex"])):     # the correction; a manual tag
             seg = api.get(f"/api/segments/{sid}").json()
             fixed = api.patch(f"/api/segments/{sid}", json={"version": seg["version"], "members": members})
             assert fixed.status_code == 200, fixed.text
-        corrected = _tags(db)
+        corrected = segment_tags(db)
         assert corrected[mismatched] == {("LMM", "manual")} and corrected[manual] == {("Alex", "manual")}
         matches_before = {d["id"]: d["member_id"] for d in _detections(db, vid)}
 
@@ -196,7 +186,7 @@ def test_a_corrected_real_mismatch_teaches_the_gallery_and_one_revert_restores_i
         taught_faces = [_unit(as_array(g["embedding"])) for g in _gallery(db, "LMM")]
         assert min(float(lin_photo @ f) for f in taught_faces) >= 0.45     # his frames, not someone else's
 
-        taught = _tags(db)
+        taught = segment_tags(db)
         lmm = _member_id(db, "LMM")
         assert all(d["member_id"] == lmm for d in _detections(db, vid) if d["id"] in {x["id"] for x in lin})
         for sid in lin_segments - {mismatched}:                        # the other segments where he appears
@@ -214,5 +204,5 @@ def test_a_corrected_real_mismatch_teaches_the_gallery_and_one_revert_restores_i
         assert rev.json()["summary"].startswith(f"reverted history #{out['history_id']}: removed 2 faces from "
                                                 "LMM's gallery")
     assert len(_gallery(db, "LMM")) == 0 and len(_gallery(db, "Alex")) == 2
-    assert _tags(db) == corrected                                        # exactly the tags before teaching
+    assert segment_tags(db) == corrected                                        # exactly the tags before teaching
     assert {d["id"]: d["member_id"] for d in _detections(db, vid)} == matches_before

@@ -13,6 +13,7 @@ from edits.operations import update_segment
 from edits.rematch import rematch_members
 from edits.teach import teach_gallery
 from tests.factories import add_member, add_segment, add_video
+from tests.helpers import segment_tags
 
 MODEL = "test-faces"
 DIM = 64
@@ -42,16 +43,6 @@ def _faces(conn, person: np.ndarray, times: list[float], bbox=FACE, seed: int = 
             "INSERT INTO face_detections (video_id, t_s, bbox, det_score, model, embedding) "
             "VALUES ('va', %s, %s, 0.9, %s, %s) RETURNING id", (t, bbox, MODEL, e.tolist())).fetchone()["id"])
     return ids
-
-
-def _tags(db) -> dict[int, set[tuple[str, str]]]:
-    """segment id → {(member, source)}."""
-    out: dict[int, set] = {}
-    with db.connection() as conn:
-        for r in conn.execute("SELECT sm.segment_id, m.name, sm.source FROM segment_members sm "
-                              "JOIN members m ON m.id = sm.member_id"):
-            out.setdefault(r["segment_id"], set()).add((r["name"], r["source"]))
-    return out
 
 
 def _gallery(db, name: str) -> int:
@@ -84,18 +75,18 @@ def library(db, ctx, test_video, tiny_embedder):
 
 def test_a_corrected_tag_teaches_the_gallery_and_one_revert_restores_it(db, ctx, library):
     s1, s2, s3, s4, s5, s6 = library["segments"]
-    first = _tags(db)
+    first = segment_tags(db)
     assert first[s1] == first[s2] == first[s3] == {("Yuna", "auto")}          # X mismatched as the look-alike
     assert first[s4] == first[s6] == {("Yuna", "auto")} and first[s5] == {("Yuna", "manual")}
 
     update_segment(db, ctx.embedder, s1, actor="ed", expected_version=None, members=["Xena"])   # the correction
-    corrected = _tags(db)
+    corrected = segment_tags(db)
     assert corrected[s1] == {("Xena", "manual")}
 
     out = teach_gallery(ctx, s1, "Xena", actor="ed")
     assert len(out["faces"]) == 2 and out["refused"] == []
     assert _gallery(db, "Xena") == 3 and _gallery(db, "Yuna") == 1
-    taught = _tags(db)
+    taught = segment_tags(db)
     assert taught[s2] == taught[s3] == {("Xena", "auto")}                      # the other mismatches follow
     assert taught[s4] == {("Yuna", "auto")}                                    # the look-alike's own faces stay
     assert taught[s5] == {("Yuna", "manual"), ("Xena", "auto")}                # manual tag never overwritten
@@ -116,7 +107,7 @@ def test_a_corrected_tag_teaches_the_gallery_and_one_revert_restores_it(db, ctx,
     assert rev["summary"] == f"reverted history #{out['history_id']}: removed 2 faces from Xena's gallery " \
                              "(7 tag(s) changed)"
     assert _gallery(db, "Xena") == 1 and _gallery(db, "Yuna") == 1
-    assert _tags(db) == corrected                                              # exactly the tags before teaching
+    assert segment_tags(db) == corrected                                              # exactly the tags before teaching
     assert not any((ctx.config.faces_path / f"{i}.jpg").exists() for i in out["faces"])
 
     with pytest.raises(Exception, match="already"):
@@ -126,7 +117,7 @@ def test_a_corrected_tag_teaches_the_gallery_and_one_revert_restores_it(db, ctx,
     assert err.value.status_code == 409
     correction = next(h for h in list_history(db, segment_id=s1) if h["operation"] == "update")
     revert_history(db, ctx.embedder, correction["id"], actor="ed", cfg=ctx.config)   # the history still reverts
-    assert _tags(db) == first
+    assert segment_tags(db) == first
 
 
 def test_teaching_refuses_what_it_cannot_learn_from(db, ctx, library, make_config):
@@ -183,4 +174,4 @@ def test_teaching_in_the_browser(browser, app_factory, config, db, library, serv
     assert "Added 2 face(s) to Xena's gallery." in page.locator("#d-saved").inner_text()
     page.wait_for_selector("#history li:has-text('taught Xena')")
     assert not errors
-    assert _tags(db)[s2] == {("Xena", "auto")}
+    assert segment_tags(db)[s2] == {("Xena", "auto")}
