@@ -84,3 +84,9 @@ def resolve_members(conn: psycopg.Connection, names: list[str]) -> list[tuple[in
         raise InvalidRequest(f"Unknown member {', '.join(repr(u) for u in unknown)}: enrol it first "
                              "(python -m indexer enroll NAME) or pick one of the enrolled members.")
     return out
+
+
+def delete_gallery_faces(conn: psycopg.Connection, face_ids: list[int]) -> list[dict]:
+    """Delete gallery faces; the rows deleted (``id``, ``member_id``, ``crop``: the file to delete after)."""
+    return conn.execute("DELETE FROM member_faces WHERE id = ANY(%s) RETURNING id, member_id, crop",
+                        (list(face_ids),)).fetchall()

@@ -130,13 +130,13 @@ def detect_faces(photo: Annotated[UploadFile, File()], ctx: AppContext = Depends
 def save_faces(member_id: int, body: FacesBody, ctx: AppContext = Depends(get_context),
                _: Principal = Depends(require_principal)):
     ids = people.save_choices(ctx.db, ctx.config, member_id, [(c.upload, c.face) for c in body.choices])
-    return {"faces": ids, "retagged": people.retag_after_gallery_change(ctx, member_id)}
+    return {"faces": ids, "retagged": people.retag_after_gallery_change(ctx.db, ctx.config, ctx.embedder, member_id)}
 
 
 @router.delete("/api/member-faces/{face_id}")
 def remove_face(face_id: int, ctx: AppContext = Depends(get_context), _: Principal = Depends(require_principal)):
     member_id = people.remove_face(ctx.db, ctx.config, face_id)
-    return {"ok": True, "retagged": people.retag_after_gallery_change(ctx, member_id)}
+    return {"ok": True, "retagged": people.retag_after_gallery_change(ctx.db, ctx.config, ctx.embedder, member_id)}
 
 
 @router.get(FACE_CROP, include_in_schema=False)

@@ -234,6 +234,6 @@ def name_cluster(ctx, cluster_id: int, member_id: int | None = None, name: str |
                                      status_code=409)
             member_id = upsert_member(conn, clean, None, [])
         face_ids = people.save_gallery(conn, cfg, member_id, chosen)
-    retagged = people.retag_after_gallery_change(ctx, member_id)
+    retagged = people.retag_after_gallery_change(ctx.db, ctx.config, ctx.embedder, member_id)
     update_clusters(db, cfg)
     return {"member_id": member_id, "faces": face_ids, "refused": refused, "retagged": retagged}

@@ -14,10 +14,7 @@ reverted in turn (the removed faces are gone): teach the gallery again from the 
 """
 from __future__ import annotations
 
-from pathlib import Path
-from types import SimpleNamespace
-
-from db.members import member_by_id_or_name
+from db.members import delete_gallery_faces, member_by_id_or_name
 from db.segments import add_members, delete_segments, get_segments, insert_segment, refresh_search_fields, set_members
 from db.videos import get_video
 from edits import store
@@ -224,11 +221,10 @@ def _untaught(conn, cfg, entry: dict, actor: str) -> tuple[int, dict]:
     if entry["reverted_by"] is not None:
         raise RevertConflict(f"Cannot revert history #{entry['id']} (teach): history #{entry['reverted_by']} "
                              "reverted it already.")
-    rows = conn.execute("DELETE FROM member_faces WHERE id = ANY(%s) RETURNING id, crop",
-                        (list(g.get("faces", [])),)).fetchall()
-    for r in rows:
-        if r["crop"]:
-            (cfg.faces_path / Path(r["crop"]).name).unlink(missing_ok=True)
+    from edits.people import remove_crops  # here: the face model code it imports is needed only for a teach
+
+    rows = delete_gallery_faces(conn, g.get("faces", []))
+    remove_crops(cfg, rows)
     snap = store.snapshots(conn, [g["segment_id"]]) if g.get("segment_id") else []
     note = {**{k: g.get(k) for k in ("member_id", "member", "lookalikes", "segment_id")},
             "faces": sorted(r["id"] for r in rows)}
@@ -243,8 +239,7 @@ def _rematch_untaught(db, cfg, embedder, entry: dict, new_id: int, note: dict) -
     automatic tags it had when it was taught (its manual ones are untouched)."""
     from edits.people import retag_after_gallery_change
 
-    ctx = SimpleNamespace(db=db, config=cfg, embedder=embedder)
-    retagged = retag_after_gallery_change(ctx, note["member_id"], note.get("lookalikes") or [])
+    retagged = retag_after_gallery_change(db, cfg, embedder, note["member_id"], note.get("lookalikes") or [])
     was = [m for s in entry["before"] if s["id"] == note.get("segment_id") for m in s.get("members", [])
            if m["source"] == "auto"]
     with db.connection() as conn:

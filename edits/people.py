@@ -27,7 +27,7 @@ import psycopg
 
 from core.errors import InvalidRequest, MvseError, NotFound, first_line
 from core.face_quality import FaceMeasures, GalleryRules, measure, reasons_for
-from db.members import list_members, upsert_member
+from db.members import delete_gallery_faces, list_members, upsert_member
 from indexer.faces import DetectedFace, FaceModel
 
 log = logging.getLogger(__name__)
@@ -319,15 +319,21 @@ def remove_alias(db, member_id: int, alias: str) -> None:
 def remove_face(db, cfg, face_id: int) -> int:
     """Delete a gallery face (and its crop); returns its member's id."""
     with db.connection() as conn:
-        row = conn.execute("DELETE FROM member_faces WHERE id = %s RETURNING member_id, crop", (face_id,)).fetchone()
-    if row is None:
+        rows = delete_gallery_faces(conn, [face_id])
+    if not rows:
         raise NotFound(f"There is no gallery face {face_id}.")
-    if row["crop"]:
-        (cfg.faces_path / Path(row["crop"]).name).unlink(missing_ok=True)
-    return row["member_id"]
+    remove_crops(cfg, rows)
+    return rows[0]["member_id"]
 
 
-def retag_after_gallery_change(ctx, member_id: int, also: list[int] = ()) -> dict:
+def remove_crops(cfg, rows: list[dict]) -> None:
+    """Delete the crop files of deleted gallery faces (``db.members.delete_gallery_faces``'s rows)."""
+    for row in rows:
+        if row["crop"]:
+            (cfg.faces_path / Path(row["crop"]).name).unlink(missing_ok=True)
+
+
+def retag_after_gallery_change(db, cfg, embedder, member_id: int, also: list[int] = ()) -> dict:
     """Re-match the library's stored faces that a change of this member's gallery can affect
     (``edits.rematch``; manual tags are never touched; ``also``: more members to re-match, e.g. look-alikes).
     Returns what changed, in words and numbers, for the page: ``{"added", "removed", "videos", "where", "text"}``
@@ -336,7 +342,7 @@ def retag_after_gallery_change(ctx, member_id: int, also: list[int] = ()) -> dic
     from edits.rematch import rematch_members
 
     try:
-        report = rematch_members(ctx.db, ctx.config, [member_id, *also], embedder=ctx.embedder)
+        report = rematch_members(db, cfg, [member_id, *also], embedder=embedder)
     except Exception as err:  # noqa: BLE001 - the gallery is saved either way; the page says what to run
         log.exception("re-matching member %s failed", member_id)
         return {"added": 0, "removed": 0, "videos": {}, "where": [],
@@ -345,7 +351,7 @@ def retag_after_gallery_change(ctx, member_id: int, also: list[int] = ()) -> dic
     videos = report["videos"]
     where = [{**t, "change": "added"} for t in report["tags_added"]] + \
         [{**t, "change": "removed"} for t in report["tags_removed"]]
-    with ctx.db.connection() as conn:
+    with db.connection() as conn:
         titles = {r["id"]: r["title"] for r in conn.execute("SELECT id, title FROM videos WHERE id = ANY(%s)",
                                                              (list(videos),)).fetchall()}
     named = ", ".join(f"{titles.get(v, v)} ({n})" for v, n in sorted(videos.items(), key=lambda kv: -kv[1])[:5])

@@ -102,7 +102,7 @@ def teach_gallery(ctx, segment_id: int, member: str, actor: str) -> dict:
         history_id = store.record_history(conn, seg["video_id"], "teach", actor, snap, snap, gallery={
             "member_id": member_id, "member": name, "faces": face_ids, "detections": [d["id"] for d in used],
             "lookalikes": lookalikes, "segment_id": segment_id})
-    retagged = people.retag_after_gallery_change(ctx, member_id, lookalikes)
+    retagged = people.retag_after_gallery_change(ctx.db, ctx.config, ctx.embedder, member_id, lookalikes)
     with db.connection() as conn:
         store.note_gallery(conn, history_id, {"added": retagged["added"], "removed": retagged["removed"]})
     retagged["text"] = f"Added {len(face_ids)} face(s) to {name}'s gallery. {retagged['text']}"
